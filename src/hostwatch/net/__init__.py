@@ -1,0 +1,1 @@
+"""Internet reference data: routing, AS organisations, RIR statistics, WHOIS/RDAP, DNS, PSL."""

@@ -1,0 +1,130 @@
+"""Settings from the environment (``HOSTWATCH_*``) and an optional TOML file.
+
+Precedence, highest first: explicit overrides (command-line options), environment variables, the
+TOML file named by ``HOSTWATCH_CONFIG`` (or ``hostwatch.toml`` in the working directory), defaults.
+The defaults are the embedded setup: a SQLite file and an e-mail outbox folder in the working
+directory, so that ``hostwatch demo`` needs nothing configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hostwatch.clock import Clock, parse_instant
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("HOSTWATCH_CONFIG", "hostwatch.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can change; each field is documented for ``hostwatch settings``."""
+
+    model_config = SettingsConfigDict(env_prefix="HOSTWATCH_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///hostwatch.db",
+        description="SQLAlchemy URL: a SQLite file (embedded) or postgresql://... (service).",
+    )
+    state_dir: Path = Field(
+        Path(".hostwatch"),
+        description="Folder for stored reference snapshots (binary tables), caches, rejects.",
+    )
+    outbox_dir: Path = Field(
+        Path("outbox"), description="Where messages are written as .eml files when no SMTP is set."
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="smtp://[user:pass@]host:port[?starttls=1] or smtps://...; unset = outbox.",
+    )
+    now: datetime | None = Field(
+        None, description="Pin the clock to this instant (ISO 8601); unset = the system clock."
+    )
+    allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs the liveness checker may reach despite the private-address rule.",
+    )
+    offline_after: int = Field(3, ge=1, description="Failed checks in a row before 'offline'.")
+    offline_spacing_minutes: float = Field(
+        60.0, ge=0, description="Minimum spacing between the failed checks that confirm offline."
+    )
+    check_interval_hours: float = Field(
+        6.0, gt=0, description="How often an online URL is checked while its case is open."
+    )
+    renotice_hours: float = Field(24.0, gt=0, description="Re-notice interval while online.")
+    resolver: str | None = Field(
+        None, description="DNS server as host[:port] for attribution and checks; unset = system."
+    )
+    notifier_name: str = Field("hostwatch hotline", description="Notifier identity (DSA art. 16).")
+    notifier_email: str = Field("hotline@hostwatch.invalid", description="From: of notices.")
+    country: str = Field("NL", description="The country whose national total the report uses.")
+    pseudonym_key: str = Field(
+        "hostwatch-default-pseudonym-key",
+        description="Secret for the keyed hashes of the researcher export; set your own.",
+    )
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _parse_now(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            return parse_instant(value)
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    def clock(self) -> Clock:
+        """The clock these settings describe: pinned (and running) at ``now`` or the system's."""
+        return Clock.at(self.now, running=True) if self.now else Clock.system()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_overrides: dict[str, Any] = {}
+
+
+def configure(**overrides: Any) -> Settings:
+    """Set command-line overrides for this process and return the resulting settings."""
+    _overrides.clear()
+    _overrides.update({k: v for k, v in overrides.items() if v is not None})
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings(**_overrides)

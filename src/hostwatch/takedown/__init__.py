@@ -1,0 +1,1 @@
+"""The notice-and-takedown workflow: cases, messages, escalation, liveness checks, scheduling."""

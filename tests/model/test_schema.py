@@ -1,0 +1,121 @@
+"""The migrations build exactly the schema the models declare, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hostwatch.model import AuditEvent, Base, Notice, Url
+from hostwatch.model.audit import record, verify_chain
+from hostwatch.model.db import engine_for, session_scope
+from hostwatch.model.url import url_id
+
+T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def test_migrations_match_models(db_url: str) -> None:
+    with engine_for(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_instants_come_back_aware_utc(db_url: str) -> None:
+    plus_two = T0.astimezone(__import__("datetime").timezone(timedelta(hours=2)))
+    with session_scope(db_url) as s:
+        s.add(
+            Url(
+                id=1,
+                url="http://a.example/",
+                scheme="http",
+                host="a.example",
+                host_type="domain",
+                first_seen_at=plus_two,
+            )
+        )
+    with session_scope(db_url) as s:
+        got = s.scalar(select(Url.first_seen_at))
+    assert got == T0 and got.tzinfo is not None and got.utcoffset() == timedelta(0)
+
+
+def test_naive_instants_are_refused(db_url: str) -> None:
+    with pytest.raises(Exception, match="naive datetime"), session_scope(db_url) as s:
+        s.add(
+            Url(
+                id=2,
+                url="http://b.example/",
+                scheme="http",
+                host="b.example",
+                host_type="domain",
+                first_seen_at=datetime(2024, 1, 1),
+            )
+        )
+
+
+def test_notice_key_is_unique(db_url: str) -> None:
+    uid = url_id("http://c.example/")
+    with session_scope(db_url) as s:
+        s.add(
+            Url(
+                id=uid,
+                url="http://c.example/",
+                scheme="http",
+                host="c.example",
+                host_type="domain",
+                first_seen_at=T0,
+            )
+        )
+        s.flush()
+        s.add(
+            Notice(
+                notice_key="k" * 64,
+                url_id=uid,
+                source="s",
+                format="csv",
+                received_at=T0,
+                raw="http://c.example/",
+            )
+        )
+    with pytest.raises(IntegrityError), session_scope(db_url) as s:
+        s.add(
+            Notice(
+                notice_key="k" * 64,
+                url_id=uid,
+                source="s",
+                format="csv",
+                received_at=T0,
+                raw="again",
+            )
+        )
+
+
+def test_url_ids_are_stable_and_positive() -> None:
+    assert url_id("http://example.com/") == url_id("http://example.com/")
+    assert url_id("http://example.com/") != url_id("http://example.com/x")
+    assert 0 < url_id("http://example.com/") < 2**63
+
+
+def test_audit_chain_detects_tampering(db_url: str) -> None:
+    with session_scope(db_url) as s:
+        for i in range(5):
+            record(
+                s,
+                at=T0 + timedelta(minutes=i),
+                actor="test",
+                action="case.state",
+                object_type="case",
+                object_id=i,
+                reason=f"step {i}",
+                data={"to": "notified"},
+            )
+    with session_scope(db_url) as s:
+        assert list(verify_chain(s)) == []
+        third = s.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(2).limit(1)).one()
+        third.reason = "rewritten history"
+    with session_scope(db_url) as s:
+        breaks = list(verify_chain(s))
+    assert [b.problem for b in breaks] == ["hash does not match the event's content"]
