@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hostwatch.net.asn_numbers import parse_asn
-from hostwatch.net.compressed import open_text
+from hostwatch.net.compressed import iter_lines
 from hostwatch.net.load_warnings import WarningLog
 
 _ORG_FIELDS = ("org_id", "changed", "org_name", "country", "source")
@@ -59,13 +59,14 @@ class AsOrgTable:
     @classmethod
     def load(cls, path: Path | str) -> AsOrgTable:
         table = cls(source=str(path))
-        with open_text(path) as handle:
-            first = handle.readline()
-            lines = enumerate(itertools.chain([first], handle), start=1)
-            if first.lstrip().startswith("{"):
-                table._read_jsonl(lines)
-            else:
-                table._read_pipe(lines)
+        source = str(path)
+        stream = iter_lines(path, lambda n, why: table.warnings.add(source, n, why))
+        first = next(stream, "")
+        lines = enumerate(itertools.chain([first], stream), start=1)
+        if first.lstrip().startswith("{"):
+            table._read_jsonl(lines)
+        else:
+            table._read_pipe(lines)
         table._group()
         return table
 

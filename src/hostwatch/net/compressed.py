@@ -10,6 +10,8 @@ import bz2
 import gzip
 import io
 import lzma
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -44,3 +46,30 @@ def open_text(path: Path | str) -> IO[str]:
     RIR files mix Latin-1 and UTF-8 names; one bad byte must not stop a load.
     """
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=None)
+
+
+def iter_lines(
+    path: Path | str, on_break: Callable[[int, str], None] | None = None
+) -> Iterator[str]:
+    """Lines of a possibly compressed file, read up to a truncation or corruption.
+
+    A download cut short still holds millions of good lines; they are yielded, then ``on_break``
+    is told after which line the stream broke and why, instead of an exception losing them all.
+    """
+    try:
+        handle = open_text(path)
+    except OSError as exc:
+        if on_break is None:
+            raise
+        on_break(0, f"cannot read: {exc.strerror or exc}")
+        return
+    count = 0
+    try:
+        with handle:
+            for line in handle:
+                count += 1
+                yield line
+    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+        if on_break is None:
+            raise
+        on_break(count, f"file is truncated or damaged after line {count} ({exc})")

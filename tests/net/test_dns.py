@@ -1,0 +1,217 @@
+"""DNS resolution against a real dnsmasq on loopback: A, AAAA, CNAME chains, NXDOMAIN, changes."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dns.message
+import dns.rrset
+import pytest
+
+from hostwatch.clock import Clock
+from hostwatch.net.dns import DnsClient, parse_resolver, resolve_many
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Dnsmasq:
+    """dnsmasq serving the ``.test`` zone from a hosts file that a test may rewrite."""
+
+    def __init__(self, folder: Path) -> None:
+        self.hosts = folder / "hosts"
+        self.port = _free_udp_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def write(self, lines: list[str]) -> None:
+        self.hosts.write_text("\n".join(lines) + "\n")
+
+    def start(self, extra: list[str]) -> None:
+        self.process = subprocess.Popen(
+            [
+                DNSMASQ,
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--user=root",
+                "--pid-file=",
+                "--bind-interfaces",
+                "--listen-address=127.0.0.1",
+                f"--port={self.port}",
+                f"--addn-hosts={self.hosts}",
+                "--local=/test/",
+                "--local-ttl=30",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            answers = resolve_many(["ready.test"], f"127.0.0.1:{self.port}", timeout=0.5)
+            if answers["ready.test"].ok:
+                return
+            assert self.process.poll() is None, self.process.stderr.read().decode()
+        raise RuntimeError("dnsmasq did not answer")
+
+    def reload(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def dnsmasq(tmp_path: Path) -> Iterator[Dnsmasq]:
+    server = Dnsmasq(tmp_path)
+    server.write(
+        [
+            "127.0.0.1 ready.test",
+            "192.0.2.10 www.example.test",
+            "2001:db8::10 www.example.test",
+            "198.51.100.7 target.test",
+            "2001:db8::1 v6only.test",
+        ]
+    )
+    server.start(["--cname=alias.test,middle.test", "--cname=middle.test,target.test"])
+    yield server
+    server.stop()
+
+
+async def test_a_and_aaaa_are_both_returned(dnsmasq: Dnsmasq) -> None:
+    clock = Clock.at("2024-03-01T10:00:00Z")
+    answer = await DnsClient(dnsmasq.address, clock=clock).resolve("www.example.test")
+    assert set(answer.addresses) == {"192.0.2.10", "2001:db8::10"}
+    assert answer.rcode == "NOERROR"
+    assert answer.error is None
+    assert answer.ttl == 30
+    assert answer.resolver == dnsmasq.address
+    assert answer.at == datetime(2024, 3, 1, 10, tzinfo=UTC)
+
+
+async def test_cname_chain_is_followed_and_recorded(dnsmasq: Dnsmasq) -> None:
+    answer = await DnsClient(dnsmasq.address).resolve("alias.test")
+    assert answer.addresses == ("198.51.100.7",)
+    assert answer.cname_chain == ("middle.test", "target.test")
+
+
+async def test_nxdomain_is_an_answer_not_an_exception(dnsmasq: Dnsmasq) -> None:
+    answer = await DnsClient(dnsmasq.address).resolve("missing.test")
+    assert answer.nxdomain
+    assert not answer.ok
+    assert answer.error == "no such domain"
+
+
+async def test_ipv6_only_host(dnsmasq: Dnsmasq) -> None:
+    answer = await DnsClient(dnsmasq.address).resolve("v6only.test")
+    assert answer.addresses == ("2001:db8::1",)
+
+
+async def test_ip_literal_needs_no_query(dnsmasq: Dnsmasq) -> None:
+    answer = await DnsClient(dnsmasq.address).resolve("[2001:db8::5]")
+    assert answer.addresses == ("2001:db8::5",)
+    assert answer.resolver == "literal"
+
+
+async def test_legacy_numeric_host_is_a_name_not_an_address(dnsmasq: Dnsmasq) -> None:
+    answer = await DnsClient(dnsmasq.address).resolve("2130706433")
+    assert "127.0.0.1" not in answer.addresses
+
+
+async def test_silent_server_gives_a_timeout_answer() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        answer = await DnsClient(f"127.0.0.1:{port}", timeout=0.5).resolve("www.example.test")
+    assert not answer.ok
+    assert answer.rcode is None
+    assert "timeout" in (answer.error or "")
+
+
+def test_answers_change_when_the_zone_changes(dnsmasq: Dnsmasq) -> None:
+    before = resolve_many(["www.example.test"], dnsmasq.address)["www.example.test"]
+    dnsmasq.write(["127.0.0.1 ready.test", "203.0.113.9 www.example.test"])
+    dnsmasq.reload()
+    deadline = time.monotonic() + 10
+    after = before
+    while after.addresses == before.addresses and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = resolve_many(["www.example.test"], dnsmasq.address)["www.example.test"]
+    assert after.addresses == ("203.0.113.9",)
+
+
+def test_resolve_many_returns_one_answer_per_distinct_host(dnsmasq: Dnsmasq) -> None:
+    hosts = ["www.example.test", "alias.test", "missing.test", "www.example.test"]
+    answers = resolve_many(hosts, dnsmasq.address, concurrency=2)
+    assert list(answers) == ["www.example.test", "alias.test", "missing.test"]
+    assert answers["missing.test"].nxdomain
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1", ("127.0.0.1", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:5300", ("::1", 5300)),
+        ("::1", ("::1", 53)),
+    ],
+)
+def test_parse_resolver(text: str, expected: tuple[str, int]) -> None:
+    assert parse_resolver(text) == expected
+
+
+@pytest.mark.parametrize("text", ["dns.example:53", "127.0.0.1:99999", "[::1]x"])
+def test_parse_resolver_rejects_names_and_bad_ports(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_resolver(text)
+
+
+async def test_a_reply_to_another_question_is_not_taken_as_the_answer() -> None:
+    """A server (or a spoofer) answering a different name with the right ID is ignored."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as liar:
+        liar.bind(("127.0.0.1", 0))
+        port = liar.getsockname()[1]
+
+        def lie() -> None:
+            while True:
+                try:
+                    wire, peer = liar.recvfrom(4096)
+                except OSError:
+                    return
+                query = dns.message.from_wire(wire)
+                other = dns.message.make_query("elsewhere.test", query.question[0].rdtype)
+                other.id = query.id
+                reply = dns.message.make_response(other)
+                if query.question[0].rdtype == 1:
+                    reply.answer.append(
+                        dns.rrset.from_text("elsewhere.test.", 0, "IN", "A", "169.254.169.254")
+                    )
+                liar.sendto(reply.to_wire(), peer)
+
+        threading.Thread(target=lie, daemon=True).start()
+        client = DnsClient(f"127.0.0.1:{port}", timeout=0.5)
+        answer = await client.resolve("www.example.test")
+        await client.aclose()
+    assert answer.addresses == ()
+    assert "does not answer the question" in (answer.error or "")
