@@ -1,0 +1,151 @@
+"""Notices written back out as CSV, JSON Lines or Parquet, with IntelMQ field names.
+
+Field names follow the IntelMQ data format so CERT pipelines can read the export directly. The
+table is walked in id order a page at a time (keyset pagination), which streams on SQLite and
+PostgreSQL alike. Exported values came from hostile reports: CSV cells that a spreadsheet would
+run as a formula get a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from hostwatch.ingest.rejects import safe_cell
+from hostwatch.model import Notice, Url
+from hostwatch.model.db import engine_for
+
+FORMATS = ("csv", "jsonl", "parquet")
+FIELDS = (
+    "time.source",
+    "source.url",
+    "source.fqdn",
+    "source.ip",
+    "source.port",
+    "classification.type",
+    "feed.name",
+    "event_description.text",
+    "extra.reference",
+    "extra.format",
+    "extra.registered_domain",
+    "extra.notice_key",
+)
+PAGE = 10_000
+
+
+def notice_rows(database_url: str, page: int = PAGE) -> Iterator[list[dict[str, Any]]]:
+    """Pages of notices as IntelMQ-named dicts (None where a field is absent)."""
+    engine = engine_for(database_url)
+    last = 0
+    query = (
+        select(
+            Notice.id,
+            Notice.received_at,
+            Notice.source,
+            Notice.format,
+            Notice.reference,
+            Notice.classification,
+            Notice.reported_ip,
+            Notice.notice_key,
+            Notice.extra,
+            Url.url,
+            Url.host,
+            Url.host_type,
+            Url.port,
+            Url.registered_domain,
+        )
+        .join(Url, Url.id == Notice.url_id)
+        .order_by(Notice.id)
+        .limit(page)
+    )
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(query.where(Notice.id > last)).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        yield [_event(row) for row in rows]
+
+
+def _event(row: Any) -> dict[str, Any]:
+    is_ip = row.host_type in ("ipv4", "ipv6")
+    extra = row.extra if isinstance(row.extra, dict) else {}
+    return {
+        "time.source": row.received_at,
+        "source.url": row.url,
+        "source.fqdn": None if is_ip else row.host,
+        "source.ip": row.reported_ip or (row.host if is_ip else None),
+        "source.port": row.port,
+        "classification.type": row.classification,
+        "feed.name": row.source,
+        "event_description.text": extra.get("event_description.text"),
+        "extra.reference": row.reference,
+        "extra.format": row.format,
+        "extra.registered_domain": row.registered_domain,
+        "extra.notice_key": row.notice_key,
+    }
+
+
+def export_notices(database_url: str, fmt: str, out: Path | IO[str] | None) -> int:
+    """Write every notice to ``out`` (a path, or a text stream for csv/jsonl); returns the count."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    pages = notice_rows(database_url)
+    if fmt == "parquet":
+        if not isinstance(out, Path):
+            raise ValueError("parquet needs an output file (--out PATH)")
+        return _write_parquet(pages, out)
+    if isinstance(out, Path):
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            return _write_text(pages, fmt, handle)
+    assert out is not None
+    return _write_text(pages, fmt, out)
+
+
+def _write_text(pages: Iterator[list[dict[str, Any]]], fmt: str, handle: IO[str]) -> int:
+    count = 0
+    writer = None
+    if fmt == "csv":
+        writer = csv.DictWriter(handle, FIELDS, lineterminator="\n")
+        writer.writeheader()
+    for rows in pages:
+        for row in rows:
+            row["time.source"] = row["time.source"].isoformat().replace("+00:00", "Z")
+            if writer is not None:
+                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            else:
+                handle.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+        count += len(rows)
+    return count
+
+
+def _csv_cell(value: Any) -> Any:
+    return safe_cell(value) if isinstance(value, str) else value
+
+
+def _write_parquet(pages: Iterator[list[dict[str, Any]]], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            (name, pa.int32() if name == "source.port" else pa.string())
+            if name != "time.source"
+            else (name, pa.timestamp("us", tz="UTC"))
+            for name in FIELDS
+        ]
+    )
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for rows in pages:
+            columns = {name: [row[name] for row in rows] for name in FIELDS}
+            writer.write_table(pa.table(columns, schema=schema))
+            count += len(rows)
+        if count == 0:
+            writer.write_table(schema.empty_table())
+    return count
