@@ -72,6 +72,9 @@ class Contact(Base):
     role: Mapped[str] = mapped_column(String(32), default="provider")
     email: Mapped[str | None] = mapped_column(String(320))
     network: Mapped[str | None] = mapped_column(String(50))
+    # A registrar's contact is scoped by the domain it registers, an authority's by country.
+    domain: Mapped[str | None] = mapped_column(String(253))
+    country: Mapped[str | None] = mapped_column(String(2))
     source: Mapped[str] = mapped_column(String(16), default="auto")
     provenance: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)

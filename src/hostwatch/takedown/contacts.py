@@ -1,0 +1,362 @@
+"""The contact book: whom to write to about a case, and how.
+
+Automatic entries are the abuse mailboxes attribution found; they can be re-imported at any time
+and are then refreshed in place. Manual entries are what an analyst knows better (a reseller's own
+desk, a "do not notify", a police route) and always win. A manual entry for a network also makes
+that network a manual asset of the named provider, so attribution names that provider there.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hostwatch.model.attribution import Attribution
+from hostwatch.model.audit import record
+from hostwatch.model.party import Contact, Provider, ProviderAsset
+
+CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority")
+FORMATS = ("email", "xarf")
+IMPORT_FIELDS = (
+    "name",
+    "email",
+    "network",
+    "role",
+    "domain",
+    "country",
+    "notes",
+    "do_not_notify",
+    "police_route",
+    "preferred_format",
+    "language",
+    "group_interval_hours",
+    "for_provider",
+)
+
+
+class ContactError(ValueError):
+    """A contact entry that cannot be stored; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    """One manual contact as an analyst gives it (command line or import file)."""
+
+    name: str
+    email: str | None = None
+    network: str | None = None
+    role: str = "provider"
+    domain: str | None = None
+    country: str | None = None
+    notes: str | None = None
+    do_not_notify: bool = False
+    police_route: bool = False
+    preferred_format: str = "email"
+    language: str = "en"
+    group_interval_hours: float = 0.0
+    for_provider: str | None = None
+    provenance: str = "manual entry"
+
+
+def _check(spec: ContactSpec) -> ContactSpec:
+    if not spec.name.strip():
+        raise ContactError("name is empty")
+    if spec.email is not None and (
+        "@" not in spec.email or any(c in spec.email for c in "\r\n\t ,;<>")
+    ):
+        raise ContactError(f"email {spec.email!r} is not a single plain address")
+    if spec.role not in CONTACT_ROLES:
+        raise ContactError(f"role {spec.role!r} is not one of {', '.join(CONTACT_ROLES)}")
+    if spec.preferred_format not in FORMATS:
+        raise ContactError(f"format {spec.preferred_format!r} is not one of {FORMATS}")
+    if spec.group_interval_hours < 0:
+        raise ContactError("grouping interval must not be negative")
+    if spec.network is not None:
+        try:
+            network = ipaddress.ip_network(spec.network, strict=False)
+        except ValueError as exc:
+            raise ContactError(f"network {spec.network!r}: {exc}") from exc
+        spec = ContactSpec(**{**spec.__dict__, "network": str(network)})
+    return spec
+
+
+def _provider(session: Session, spec: ContactSpec, now: datetime) -> Provider:
+    provider = session.scalar(select(Provider).where(Provider.name == spec.name))
+    kind = {"registrar": "registrar", "authority": "authority"}.get(spec.role, "hosting")
+    if provider is None:
+        provider = Provider(name=spec.name, kind=kind, created_at=now)
+        session.add(provider)
+    provider.source = "manual"
+    provider.provenance = spec.provenance
+    if spec.country:
+        provider.country = spec.country.upper()[:2]
+    provider.updated_at = now
+    session.flush()
+    return provider
+
+
+def _asset(
+    session: Session, provider: Provider, kind: str, value: str, spec: ContactSpec, now: datetime
+) -> None:
+    asset = session.scalar(
+        select(ProviderAsset).where(
+            ProviderAsset.provider_id == provider.id,
+            ProviderAsset.kind == kind,
+            ProviderAsset.value == value,
+        )
+    )
+    if asset is None:
+        asset = ProviderAsset(provider_id=provider.id, kind=kind, value=value, created_at=now)
+        session.add(asset)
+    asset.source = "manual"
+    asset.provenance = spec.provenance
+
+
+def add_contact(
+    session: Session, spec: ContactSpec, *, now: datetime, actor: str = "cli"
+) -> Contact:
+    """Store a manual contact (updating the manual entry with the same name, role and network).
+
+    With a network, the named provider gets that network as a manual prefix asset, so attribution
+    names that provider there. ``for_provider`` instead files the contact under an existing
+    provider (its upstream, say) without making it a provider of its own. A domain scopes a
+    registrar's contact and a country an authority's; neither becomes a provider asset (a
+    registrar does not host what it registers).
+    """
+    spec = _check(spec)
+    if spec.for_provider:
+        scope = session.scalar(select(Provider).where(Provider.name == spec.for_provider))
+        if scope is None:
+            raise ContactError(f"no provider named {spec.for_provider!r}")
+        provider = scope
+    else:
+        provider = _provider(session, spec, now)
+        if spec.network:
+            _asset(session, provider, "prefix", spec.network, spec, now)
+    contact = session.scalar(
+        select(Contact).where(
+            Contact.source == "manual",
+            Contact.name == spec.name,
+            Contact.role == spec.role,
+            Contact.provider_id == provider.id,
+            Contact.network.is_(None) if spec.network is None else Contact.network == spec.network,
+        )
+    )
+    if contact is None:
+        contact = Contact(name=spec.name, role=spec.role, source="manual", created_at=now)
+        session.add(contact)
+    contact.provider_id = provider.id
+    contact.email = spec.email
+    contact.network = spec.network
+    contact.domain = spec.domain.lower().strip(".") if spec.domain else None
+    contact.country = spec.country.upper()[:2] if spec.country else None
+    contact.provenance = spec.provenance
+    contact.notes = spec.notes
+    contact.do_not_notify = spec.do_not_notify
+    contact.police_route = spec.police_route
+    contact.preferred_format = spec.preferred_format
+    contact.language = spec.language
+    contact.group_interval_hours = spec.group_interval_hours
+    contact.active = True
+    contact.updated_at = now
+    session.flush()
+    record(
+        session,
+        at=now,
+        actor=actor,
+        action="contact.set",
+        object_type="contact",
+        object_id=contact.id,
+        reason=spec.provenance,
+        data={"name": spec.name, "role": spec.role, "network": spec.network, "email": spec.email},
+    )
+    return contact
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "y", "x")
+
+
+def read_contacts_csv(path: Path) -> tuple[list[ContactSpec], list[str]]:
+    """Read manual contacts from CSV (header: IMPORT_FIELDS, ``name`` required).
+
+    Returns the good entries and one error per bad line naming file, line and reason.
+    """
+    specs: list[ContactSpec] = []
+    errors: list[str] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        unknown = set(reader.fieldnames or ()) - set(IMPORT_FIELDS)
+        if unknown or "name" not in (reader.fieldnames or ()):
+            raise ContactError(
+                f"{path}:1: header must use {IMPORT_FIELDS}, got {reader.fieldnames}"
+            )
+        for row in reader:
+            values = {k: (v or "").strip() for k, v in row.items() if k}
+            try:
+                spec = ContactSpec(
+                    name=values["name"],
+                    email=values.get("email") or None,
+                    network=values.get("network") or None,
+                    role=values.get("role") or "provider",
+                    domain=values.get("domain") or None,
+                    country=values.get("country") or None,
+                    notes=values.get("notes") or None,
+                    do_not_notify=_flag(values.get("do_not_notify", "")),
+                    police_route=_flag(values.get("police_route", "")),
+                    preferred_format=values.get("preferred_format") or "email",
+                    language=values.get("language") or "en",
+                    group_interval_hours=float(values.get("group_interval_hours") or 0),
+                    for_provider=values.get("for_provider") or None,
+                    provenance=f"import {path.name}:{reader.line_num}",
+                )
+                specs.append(_check(spec))
+            except (ContactError, ValueError) as exc:
+                errors.append(f"{path}:{reader.line_num}: {exc}")
+    return specs, errors
+
+
+def import_automatic(session: Session, *, now: datetime) -> int:
+    """Create or refresh an automatic contact per (provider, abuse address) attribution found."""
+    pairs = session.execute(
+        select(Attribution.provider_id, Attribution.abuse_contact)
+        .where(Attribution.abuse_contact.is_not(None))
+        .distinct()
+    ).all()
+    touched = 0
+    for provider_id, address in pairs:
+        if automatic_contact(session, provider_id, address, now=now) is not None:
+            touched += 1
+    return touched
+
+
+def automatic_contact(
+    session: Session, provider_id: int | None, address: str | None, *, now: datetime
+) -> Contact | None:
+    """The automatic contact for an abuse address found by attribution, created on first sight."""
+    if not address or "@" not in address or any(c in address for c in "\r\n\t ,;<>"):
+        return None
+    address = address.strip().lower()
+    query = select(Contact).where(Contact.source == "auto", Contact.email == address)
+    query = query.where(
+        Contact.provider_id.is_(None) if provider_id is None else Contact.provider_id == provider_id
+    )
+    contact = session.scalar(query)
+    if contact is None:
+        name = address
+        if provider_id is not None and (provider := session.get(Provider, provider_id)):
+            name = provider.name
+        contact = Contact(
+            provider_id=provider_id,
+            name=name,
+            role="provider",
+            email=address,
+            source="auto",
+            provenance="attribution abuse contact",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(contact)
+    else:
+        contact.updated_at = now
+    session.flush()
+    return contact
+
+
+def _network(text: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False) if text else None
+    except ValueError:
+        return None
+
+
+def _domain_match(domain: str | None, host: str | None) -> bool:
+    if not domain or not host:
+        return False
+    host = host.lower().rstrip(".")
+    return host == domain or host.endswith("." + domain)
+
+
+class ContactBook:
+    """The active contacts, read once per pass with their networks parsed, for many look-ups."""
+
+    def __init__(self, contacts: Iterable[Contact]) -> None:
+        self.entries = [(contact, _network(contact.network)) for contact in contacts]
+
+    @classmethod
+    def load(cls, session: Session) -> ContactBook:
+        return cls(session.scalars(select(Contact).where(Contact.active.is_(True))).all())
+
+    def find(
+        self,
+        *,
+        roles: Sequence[str],
+        ip: str | None,
+        provider_id: int | None,
+        host: str | None = None,
+        country: str | None = None,
+    ) -> Contact | None:
+        """The best contact in ``roles`` for a case at ``ip`` / ``provider_id`` / ``host``.
+
+        Manual entries beat automatic ones; then the attributed provider's own contacts; then a
+        contact scoped to a network holding the address beats one for a provider as a whole, the
+        most specific network first; a registrar matches by domain; an authority by its country,
+        or everywhere when it has none.
+        """
+        try:
+            address = ipaddress.ip_address(ip) if ip else None
+        except ValueError:
+            address = None
+        best: tuple[int, int, int, int] | None = None
+        found: Contact | None = None
+        for contact, network in self.entries:
+            if contact.role not in roles:
+                continue
+            own = int(provider_id is not None and contact.provider_id == provider_id)
+            if (
+                network is not None
+                and address is not None
+                and address.version == network.version
+                and address in network
+            ):
+                specificity = network.prefixlen
+            elif own:
+                specificity = 0
+            elif contact.network is not None:
+                continue
+            elif _domain_match(contact.domain, host):
+                specificity = len(contact.domain or "")
+            elif contact.role == "authority" and contact.country in (None, country):
+                specificity = 0
+            else:
+                continue
+            rank = (int(contact.source == "manual"), own, specificity, -contact.id)
+            if best is None or rank > best:
+                best, found = rank, contact
+        return found
+
+
+def find_contact(
+    session: Session,
+    *,
+    roles: Sequence[str],
+    ip: str | None,
+    provider_id: int | None,
+    host: str | None = None,
+    country: str | None = None,
+) -> Contact | None:
+    """One look-up in a freshly read ContactBook (see ``ContactBook.find``)."""
+    return ContactBook.load(session).find(
+        roles=roles, ip=ip, provider_id=provider_id, host=host, country=country
+    )
+
+
+def list_contacts(session: Session) -> Iterable[Contact]:
+    return session.scalars(select(Contact).order_by(Contact.name, Contact.id)).all()

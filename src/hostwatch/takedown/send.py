@@ -1,0 +1,134 @@
+"""Handing a composed e-mail to SMTP, or to the ``.eml`` outbox on the embedded default.
+
+Every attempt is reported back as an ``Attempt`` so the caller records it as a Delivery. SMTP
+answers in the 4xx range, dropped connections and timeouts are temporary (retried later with
+backoff); 5xx answers are permanent. The outbox writes ``<ticket>.eml`` atomically, so writing a
+message twice leaves one file.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from hostwatch.settings import Settings
+
+MAX_ATTEMPTS = 8
+_BASE_BACKOFF = timedelta(minutes=5)
+_MAX_BACKOFF = timedelta(hours=6)
+
+
+class TransportError(ValueError):
+    """The SMTP URL in the settings cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    transport: str  # smtp | outbox
+    outcome: str  # sent | tempfail | failed
+    code: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    implicit_tls: bool
+    starttls: bool
+    username: str | None
+    password: str | None
+
+
+def backoff(attempt: int) -> timedelta:
+    """Wait after the ``attempt``-th temporary failure (1-based): 5 min doubling, at most 6 h."""
+    return min(_BASE_BACKOFF * (2 ** max(0, attempt - 1)), _MAX_BACKOFF)
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """``smtp://[user:pass@]host:port[?starttls=1]`` or ``smtps://...`` (TLS from the start)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise TransportError(f"SMTP URL scheme must be smtp or smtps, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise TransportError("SMTP URL has no host")
+    query = parse_qs(parts.query)
+    implicit = parts.scheme == "smtps"
+    try:
+        port = parts.port or (465 if implicit else 25)
+    except ValueError as exc:
+        raise TransportError(f"SMTP URL port: {exc}") from exc
+    flag = query.get("starttls", ["0"])[-1].lower()
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=implicit,
+        starttls=not implicit and flag in ("1", "true", "yes"),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class Transport:
+    """Sends e-mails as the settings say: SMTP when ``smtp_url`` is set, else the outbox."""
+
+    def __init__(self, settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self.target = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
+        self.tls_context = tls_context or ssl.create_default_context()
+
+    @property
+    def name(self) -> str:
+        return "smtp" if self.target else "outbox"
+
+    def send(self, mail: EmailMessage, ticket: str) -> Attempt:
+        if self.target is None:
+            return self._to_outbox(mail, ticket)
+        return self._to_smtp(mail, self.target)
+
+    def _to_outbox(self, mail: EmailMessage, ticket: str) -> Attempt:
+        folder = Path(self.settings.outbox_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"{ticket}.eml"
+        temporary = folder / f".{ticket}.eml.tmp"
+        try:
+            temporary.write_bytes(mail.as_bytes())
+            os.replace(temporary, final)
+        except OSError as exc:
+            return Attempt("outbox", "tempfail", None, f"{final}: {exc}")
+        return Attempt("outbox", "sent", None, str(final))
+
+    def _to_smtp(self, mail: EmailMessage, target: SmtpTarget) -> Attempt:
+        try:
+            if target.implicit_tls:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    target.host, target.port, timeout=30, context=self.tls_context
+                )
+            else:
+                client = smtplib.SMTP(target.host, target.port, timeout=30)
+            with client:
+                if target.starttls:
+                    client.starttls(context=self.tls_context)
+                if target.username:
+                    client.login(target.username, target.password or "")
+                client.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            return _answer(code, text)
+        except smtplib.SMTPResponseException as exc:
+            return _answer(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPException, OSError) as exc:
+            return Attempt("smtp", "tempfail", None, f"{type(exc).__name__}: {exc}"[:500])
+        return Attempt("smtp", "sent", 250, None)
+
+
+def _answer(code: int, text: bytes | str) -> Attempt:
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    outcome = "tempfail" if 400 <= code < 500 else "failed"
+    return Attempt("smtp", outcome, code, detail[:500])

@@ -1,0 +1,206 @@
+"""Turning liveness checks into case states: reachable, offline-pending, removed, reappeared.
+
+One failed check says little (a reboot, a network blip), so "removed" needs ``offline_after``
+failed checks in a row, each at least ``offline_spacing_minutes`` after the one counted before
+it. The removal time is the first check of that confirming run: the earliest moment the URL was
+seen gone, which with the last check that saw it online brackets the real takedown
+(interval-censored, as DESIGN.md defines takedown time). A removed URL stays watched for
+reappearance until the policy's watch period ends, and then its case closes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hostwatch.model.case import Case
+from hostwatch.model.check import Check
+from hostwatch.model.url import Url
+from hostwatch.settings import Settings
+from hostwatch.takedown.cases import hold, hoster_change
+from hostwatch.takedown.checker.result import CheckResult, Outcome
+from hostwatch.takedown.policy import Rules
+from hostwatch.takedown.states import transition
+
+CHECK_STATES = (
+    "new",
+    "notified",
+    "reachable",
+    "offline-pending",
+    "escalated",
+    "reappeared",
+    "removed",
+)
+INCONCLUSIVE = (Outcome.BLOCKED,)
+
+
+def check_row(case: Case, result: CheckResult, now: datetime, worker: str | None) -> Check:
+    """The Check record for one result (metadata only; there is no field for content)."""
+    return Check(
+        url_id=case.url_id,
+        case_id=case.id,
+        checked_at=now,
+        outcome=result.outcome.value,
+        online=result.online,
+        method=result.method,
+        http_status=result.status,
+        resolved_ip=result.ip,
+        redirect_chain=[{"url": h.url, "status": h.status, "ip": h.ip} for h in result.redirects]
+        or None,
+        headers=dict(result.headers) or None,
+        timing={
+            k: v
+            for k, v in {
+                "dns": result.timing.dns,
+                "connect": result.timing.connect,
+                "tls": result.timing.tls,
+                "first_byte": result.timing.first_byte,
+                "total": result.timing.total,
+            }.items()
+            if v is not None
+        },
+        duration_ms=result.timing.total * 1000.0,
+        error=result.error,
+        worker=worker,
+    )
+
+
+def confirming_run(session: Session, case: Case, spacing: timedelta) -> list[datetime]:
+    """Times of the failed checks since the last online one that count towards "offline"."""
+    query = select(Check.checked_at, Check.online, Check.outcome).where(Check.case_id == case.id)
+    if case.last_online_at is not None:
+        query = query.where(Check.checked_at > case.last_online_at)
+    counted: list[datetime] = []
+    for checked_at, online, outcome in session.execute(query.order_by(Check.checked_at, Check.id)):
+        if online:
+            counted = []
+        elif outcome in INCONCLUSIVE:
+            continue
+        elif not counted or checked_at - counted[-1] >= spacing:
+            counted.append(checked_at)
+    return counted
+
+
+def apply_check(
+    session: Session,
+    case: Case,
+    result: CheckResult,
+    *,
+    settings: Settings,
+    rules: Rules,
+    now: datetime,
+    worker: str | None = None,
+) -> Check:
+    """Record one check of ``case`` and move the case as the evidence says."""
+    check = check_row(case, result, now, worker)
+    session.add(check)
+    session.flush()
+    interval = timedelta(hours=settings.check_interval_hours)
+    spacing = timedelta(minutes=settings.offline_spacing_minutes)
+    if result.outcome in INCONCLUSIVE:
+        case.next_check_at = now + interval
+        return check
+    if result.online:
+        _online(session, case, result, now, interval)
+        moved = hoster_change(session, case, result.ip) if result.ip else None
+        if moved:
+            hold(session, case, now=now, reason=moved)
+    else:
+        _failed(session, case, result, settings, rules, now, spacing)
+    return check
+
+
+def _why(result: CheckResult) -> str:
+    status = f" HTTP {result.status}" if result.status else ""
+    detail = f": {result.error[:200]}" if result.error else ""
+    return f"check {result.outcome.value}{status}{detail}"
+
+
+def _online(
+    session: Session, case: Case, result: CheckResult, now: datetime, interval: timedelta
+) -> None:
+    case.last_online_at = now
+    case.failed_checks = 0
+    case.first_offline_at = None
+    case.next_check_at = now + interval
+    if case.state in ("removed", "closed"):
+        transition(
+            session,
+            case,
+            "reappeared",
+            at=now,
+            reason=f"{_why(result)} after removal at {case.removed_at}",
+            data={"removed_at": case.removed_at.isoformat() if case.removed_at else None},
+        )
+        case.removed_at = None
+        case.closed_at = None
+        case.next_message_at = now
+    elif case.state in ("notified", "offline-pending"):
+        target = "escalated" if case.escalation_level > 0 else "reachable"
+        transition(session, case, target, at=now, reason=_why(result))
+    elif case.state == "new":
+        transition(session, case, "reachable", at=now, reason=_why(result))
+
+
+def _failed(
+    session: Session,
+    case: Case,
+    result: CheckResult,
+    settings: Settings,
+    rules: Rules,
+    now: datetime,
+    spacing: timedelta,
+) -> None:
+    if case.state == "removed":
+        case.next_check_at = now + timedelta(hours=rules.watch_hours)
+        if case.removed_at and now - case.removed_at >= timedelta(days=rules.watch_days):
+            transition(
+                session,
+                case,
+                "closed",
+                at=now,
+                reason=f"removed since {case.removed_at}; not seen for {rules.watch_days} days",
+            )
+            case.closed_at = now
+            case.next_check_at = None
+        return
+    run = confirming_run(session, case, spacing)
+    case.failed_checks = len(run)
+    case.first_offline_at = run[0] if run else now
+    if len(run) >= settings.offline_after:
+        transition(
+            session,
+            case,
+            "removed",
+            at=now,
+            reason=f"{len(run)} failed checks since {run[0].isoformat()} ({_why(result)})",
+            data={"failed_checks": [t.isoformat() for t in run]},
+        )
+        case.removed_at = run[0]
+        case.next_message_at = None
+        case.next_check_at = now + timedelta(hours=rules.watch_hours)
+    else:
+        transition(session, case, "offline-pending", at=now, reason=_why(result))
+        case.next_check_at = now + spacing
+
+
+def due_for_check(
+    session: Session, now: datetime, limit: int | None = None
+) -> list[tuple[int, str]]:
+    """(case id, URL) of every case whose check is due at ``now``, oldest due first."""
+    query = (
+        select(Case.id, Url.url)
+        .join(Url, Url.id == Case.url_id)
+        .where(
+            Case.state.in_(CHECK_STATES),
+            Case.held.is_(False),
+            Case.next_check_at.is_not(None),
+            Case.next_check_at <= now,
+        )
+        .order_by(Case.next_check_at, Case.id)
+    )
+    if limit:
+        query = query.limit(limit)
+    return [(row[0], row[1]) for row in session.execute(query)]
