@@ -1,0 +1,331 @@
+"""Load on the API: many concurrent clients against ``hostwatch serve`` on PostgreSQL.
+
+    .venv/bin/python bench/api.py [--clients 200] [--seconds 60] [--cases 5000] [--bulk 100000]
+
+Creates a fresh PostgreSQL database, fills it with providers, cases and tokens, starts the real
+server on loopback and runs aiohttp clients that each loop over a mix of API calls (analyst
+lists, provider-scoped lists and feeds, single cases, researcher aggregates, ETag revalidation)
+until the time is up. Prints requests/s, p50/p99 latency and the error count. With ``--bulk N``
+it then streams one CSV body of N notices to /api/v1/notices/bulk (and one of N/10 for
+comparison) while sampling the server's resident memory, and prints the peaks. Everything runs
+on 127.0.0.1 and stops by itself; the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import psycopg
+
+PG = os.environ.get("HOSTWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def populate(url: str, providers: int, cases: int) -> dict[str, object]:
+    from hostwatch.model import Attribution, Case, Provider, Url
+    from hostwatch.model.db import migrate, session_scope
+    from hostwatch.model.url import url_id
+    from hostwatch.web.access import grant
+    from hostwatch.web.auth import create_token
+
+    migrate(url)
+    rng = random.Random(7)
+    tokens: dict[str, object] = {"providers": []}
+    case_ids: list[int] = []
+    with session_scope(url) as s:
+        for p in range(providers):
+            s.add(Provider(name=f"Provider {p}", source="auto", created_at=T0, updated_at=T0))
+        s.flush()
+        ids = [pid for (pid,) in s.query(Provider.id).order_by(Provider.id)]
+        for p in range(providers):
+            grant(s, f"Provider {p}", asns=[str(64500 + p)], now=T0)
+        for i in range(cases):
+            p = i % providers
+            text = f"http://host{i}.bench.example/path/{i}"
+            uid = url_id(text)
+            s.add(
+                Url(
+                    id=uid,
+                    url=text,
+                    scheme="http",
+                    host=f"host{i}.bench.example",
+                    host_type="domain",
+                    first_seen_at=T0,
+                )
+            )
+            s.flush()
+            att = Attribution(
+                url_id=uid,
+                at=T0,
+                computed_at=T0,
+                status="ok",
+                host=f"host{i}.bench.example",
+                ip=f"10.{p}.{i // 250 % 250}.{i % 250}",
+                origin_asn=64500 + p,
+                provider_id=ids[p],
+                country="NL",
+            )
+            s.add(att)
+            s.flush()
+            first = T0 + timedelta(hours=rng.random() * 24 * 60)
+            removed = (
+                first + timedelta(hours=rng.expovariate(1 / 30)) if rng.random() < 0.7 else None
+            )
+            c = Case(
+                url_id=uid,
+                party_key=f"provider:{ids[p]}",
+                provider_id=ids[p],
+                attribution_id=att.id,
+                state="removed" if removed else "reachable",
+                state_since=removed or first,
+                opened_at=first,
+                first_message_at=first,
+                removed_at=removed,
+                classification="csam",
+            )
+            s.add(c)
+            if i % 1000 == 999:
+                s.flush()
+        s.flush()
+        case_ids = [cid for (cid,) in s.query(Case.id)]
+        tokens["analyst"] = create_token(s, role="analyst", now=T0).token
+        tokens["researcher"] = create_token(s, role="researcher", now=T0).token
+        tokens["providers"] = [
+            create_token(s, role="provider", provider_name=f"Provider {p}", now=T0).token
+            for p in range(providers)
+        ]
+    tokens["cases"] = case_ids
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOSTWATCH_DATABASE_URL": url,
+        "HOSTWATCH_STATE_DIR": str(tmp / "state"),
+        "HOSTWATCH_CONFIG": str(tmp / "absent.toml"),
+    }
+    log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - the server writes to it until killed
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "hostwatch"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start: " + (tmp / "serve.log").read_text())
+
+
+async def client(
+    session,
+    base: str,
+    data: dict,
+    until: float,
+    lat: list[float],  # type: ignore[no-untyped-def]
+    errors: list[str],
+    rng: random.Random,
+) -> None:
+    etags: dict[str, str] = {}
+    analyst = {"Authorization": f"Bearer {data['analyst']}"}
+    researcher = {"Authorization": f"Bearer {data['researcher']}"}
+    while time.perf_counter() < until:
+        provider = {"Authorization": f"Bearer {rng.choice(data['providers'])}"}
+        pick = rng.random()
+        if pick < 0.25:
+            path, headers = f"/api/v1/cases?limit=50&cursor={rng.choice(data['cases'])}", analyst
+        elif pick < 0.50:
+            path, headers = "/api/v1/cases?limit=100", provider
+        elif pick < 0.65:
+            path, headers = f"/api/v1/cases/{rng.choice(data['cases'])}", analyst
+        elif pick < 0.80:
+            path, headers = "/api/v1/feed", provider
+        elif pick < 0.90:
+            path, headers = "/api/v1/cases?state=removed&limit=20", researcher
+        else:
+            path, headers = "/api/v1/providers", analyst
+        if path in etags and rng.random() < 0.5:
+            headers = {**headers, "If-None-Match": etags[path]}
+        start = time.perf_counter()
+        try:
+            async with session.get(base + path, headers=headers) as r:
+                await r.read()
+                if r.status not in (200, 304):
+                    errors.append(f"{r.status} {path}")
+                elif "etag" in r.headers:
+                    etags[path] = r.headers["etag"]
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__} {path}")
+        lat.append(time.perf_counter() - start)
+
+
+async def load(base: str, data: dict, clients: int, seconds: float) -> None:
+    import aiohttp
+
+    lat: list[float] = []
+    errors: list[str] = []
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        until = start + seconds
+        await asyncio.gather(
+            *(
+                client(session, base, data, until, lat, errors, random.Random(i))
+                for i in range(clients)
+            )
+        )
+        elapsed = time.perf_counter() - start
+    lat.sort()
+    q = statistics.quantiles(lat, n=100)
+    print(
+        f"load: {clients} clients, {elapsed:.1f} s, {len(lat)} requests, "
+        f"{len(lat) / elapsed:.0f} req/s, p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
+        f"max {lat[-1] * 1000:.1f} ms, errors {len(errors)}"
+    )
+    if errors:
+        print("  first errors:", errors[:5])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server process and its worker children, in MB."""
+    total = 0.0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        if int(status.parent.name) == pid or int(fields.get("PPid", "0").strip()) == pid:
+            total += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+    return total
+
+
+def bulk(base: str, token: str, pid: int, n: int, tag: str) -> None:
+    import httpx
+
+    def body():  # type: ignore[no-untyped-def]
+        yield b"url,time,reference\n"
+        chunk = []
+        for i in range(n):
+            chunk.append(f"http://{tag}{i}.bulk.example/item/{i},2024-03-01T00:00:00Z,{tag}-{i}\n")
+            if len(chunk) == 2000:
+                yield "".join(chunk).encode()
+                chunk = []
+        if chunk:
+            yield "".join(chunk).encode()
+
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            samples.append(rss_mb(pid))
+            time.sleep(0.05)
+
+    before = rss_mb(pid)
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    start = time.perf_counter()
+    r = httpx.post(
+        base + "/api/v1/notices/bulk?format=csv&source=bench",
+        headers={"Authorization": f"Bearer {token}"},
+        content=body(),
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - start
+    stop.set()
+    watcher.join()
+    got = r.json()
+    size_mb = (
+        sum(
+            len(f"http://{tag}{i}.bulk.example/item/{i},2024-03-01T00:00:00Z,{tag}-{i}\n")
+            for i in range(n)
+        )
+        / 1e6
+    )
+    print(
+        f"bulk {n} notices ({size_mb:.1f} MB body): HTTP {r.status_code}, accepted "
+        f"{got.get('accepted')}, {elapsed:.1f} s ({n / elapsed:.0f} notices/s); server RSS "
+        f"before {before:.0f} MB, peak {max(samples):.0f} MB (+{max(samples) - before:.0f} MB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--providers", type=int, default=20)
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--bulk", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    name = f"hw_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG}/{name}"
+    proc = None
+    try:
+        data = populate(url, args.providers, args.cases)
+        print(f"database {name}: {args.providers} providers, {args.cases} cases")
+        with TemporaryDirectory() as tmp:
+            proc, base = start_server(url, Path(tmp), args.workers)
+            if args.seconds > 0:
+                asyncio.run(load(base, data, args.clients, args.seconds))
+            if args.bulk:
+                bulk(base, str(data["analyst"]), proc.pid, args.bulk // 10, "small")
+                bulk(base, str(data["analyst"]), proc.pid, args.bulk, "large")
+            proc.terminate()
+            proc.wait(30)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        from hostwatch.model.db import engine_for
+
+        engine_for(url).dispose()
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

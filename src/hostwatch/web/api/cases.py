@@ -1,0 +1,156 @@
+"""Cases: the list a token may see, one case, and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from hostwatch.model import Case, Provider, Url
+from hostwatch.model.case import CASE_STATES
+from hostwatch.web.api.common import Page, json_response, trim
+from hostwatch.web.auth import Principal
+from hostwatch.web.deps import ALL_ROLES, Service, db, require, service
+from hostwatch.web.rows import case_row
+from hostwatch.web.scope import case_filter, sees_identifiers, visible_case
+from hostwatch.web.timeline import case_timeline
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+def case_query(
+    session: Session,
+    principal: Principal,
+    *,
+    state: str | None = None,
+    provider_id: int | None = None,
+    provider: str | None = None,
+    country: str | None = None,
+    classification: str | None = None,
+    opened_since: datetime | None = None,
+    opened_until: datetime | None = None,
+    url_contains: str | None = None,
+    held: bool | None = None,
+) -> Select[tuple[Case, str, str | None]]:
+    """Cases visible to the principal, joined with URL and provider name, filters applied."""
+    query = (
+        select(Case, Url.url, Provider.name)
+        .join(Url, Url.id == Case.url_id)
+        .outerjoin(Provider, Provider.id == Case.provider_id)
+        .where(case_filter(session, principal))
+    )
+    if state is not None:
+        if state not in CASE_STATES and state != "open":
+            raise HTTPException(400, f"unknown state; one of {', '.join(CASE_STATES)} or open")
+        if state == "open":
+            query = query.where(Case.state.not_in(("removed", "closed")))
+        else:
+            query = query.where(Case.state == state)
+    if provider_id is not None:
+        query = query.where(Case.provider_id == provider_id)
+    if provider is not None:
+        query = query.where(Provider.name == provider)
+    if country is not None:
+        query = query.where(Case.country == country.upper())
+    if classification is not None:
+        query = query.where(Case.classification == classification)
+    if opened_since is not None:
+        query = query.where(Case.opened_at >= opened_since)
+    if opened_until is not None:
+        query = query.where(Case.opened_at < opened_until)
+    if held is not None:
+        query = query.where(Case.held.is_(held))
+    if url_contains:
+        if not sees_identifiers(principal):
+            raise HTTPException(403, "this role may not search by URL")
+        query = query.where(Url.url.contains(url_contains, autoescape=True))
+    return query
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise HTTPException(400, "give times with a zone, e.g. 2024-03-01T00:00:00Z")
+    return value
+
+
+@router.get("", summary="Cases this token may see (a JSON list; paging in headers)")
+def list_cases(
+    request: Request,
+    page: Annotated[Page, Depends()],
+    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    session: Annotated[Session, Depends(db)],
+    svc: Annotated[Service, Depends(service)],
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    provider_id: int | None = None,
+    provider: Annotated[str | None, Query(max_length=300)] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    classification: Annotated[str | None, Query(max_length=64)] = None,
+    opened_since: datetime | None = None,
+    opened_until: datetime | None = None,
+    url_contains: Annotated[str | None, Query(max_length=500)] = None,
+    held: bool | None = None,
+) -> Response:
+    query = case_query(
+        session,
+        principal,
+        state=state,
+        provider_id=provider_id,
+        provider=provider,
+        country=country,
+        classification=classification,
+        opened_since=_aware(opened_since),
+        opened_until=_aware(opened_until),
+        url_contains=url_contains,
+        held=held,
+    )
+    if page.after is not None:
+        query = query.where(Case.id > page.after)
+    rows = session.execute(query.order_by(Case.id).limit(page.limit + 1)).all()
+    rows, more = trim(rows, page)
+    identifiers = sees_identifiers(principal)
+    key = svc.settings.pseudonym_key
+    items = [
+        case_row(c, url, name, identifiers=identifiers, pseudonym_key=key) for c, url, name in rows
+    ]
+    return json_response(request, items, next_cursor=rows[-1][0].id if more else None)
+
+
+@router.get("/{case_id}", summary="One case")
+def get_case(
+    case_id: int,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    session: Annotated[Session, Depends(db)],
+    svc: Annotated[Service, Depends(service)],
+) -> Response:
+    row = session.execute(case_query(session, principal).where(Case.id == case_id)).first()
+    if row is None:
+        raise HTTPException(404, "no such case")
+    case, url, name = row
+    return json_response(
+        request,
+        case_row(
+            case,
+            url,
+            name,
+            identifiers=sees_identifiers(principal),
+            pseudonym_key=svc.settings.pseudonym_key,
+        ),
+    )
+
+
+@router.get("/{case_id}/timeline", summary="Notices, messages, checks and audit events of a case")
+def get_timeline(
+    case_id: int,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("admin", "analyst", "regulator", "provider"))],
+    session: Annotated[Session, Depends(db)],
+) -> Response:
+    case = visible_case(session, principal, case_id)
+    if case is None:
+        raise HTTPException(404, "no such case")
+    events = case_timeline(session, case, for_provider=principal.role == "provider")
+    return json_response(request, [e.as_dict() for e in events])

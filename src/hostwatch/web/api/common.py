@@ -1,0 +1,68 @@
+"""Paging, ETags and JSON responses shared by every API router.
+
+Lists are JSON arrays (the same shape as ``hostwatch cases --format json``); paging travels in
+headers: ``?limit=`` (capped) and ``?cursor=`` (the last id seen), with the next cursor in
+``X-Next-Cursor`` and a ``Link: <...>; rel="next"`` header. Every JSON answer carries a strong
+ETag over its bytes, so a client repeating ``If-None-Match`` gets ``304`` and no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import HTTPException, Query, Request, Response
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+
+
+class Page:
+    """``limit`` and ``cursor`` from the query string, validated."""
+
+    def __init__(
+        self,
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+        cursor: str | None = Query(None, max_length=20),
+    ) -> None:
+        self.limit = limit
+        if cursor is not None and not cursor.isdigit():
+            raise HTTPException(400, "cursor must be the id given in X-Next-Cursor")
+        self.after = int(cursor) if cursor else None
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    return header.strip() == "*" or etag in [part.strip() for part in header.split(",")]
+
+
+def json_response(
+    request: Request,
+    payload: Any,
+    *,
+    next_cursor: int | None = None,
+) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    etag = _etag(body)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if next_cursor is not None:
+        headers["X-Next-Cursor"] = str(next_cursor)
+        nxt = request.url.include_query_params(cursor=str(next_cursor))
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    if _matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def trim(items: list[Any], page: Page) -> tuple[list[Any], bool]:
+    """Drop the one extra row fetched to learn whether another page follows."""
+    if len(items) > page.limit:
+        return items[: page.limit], True
+    return items, False

@@ -1,0 +1,155 @@
+"""Regulator dossiers: per provider that missed the 24-hour norm, the evidence in one document.
+
+A dossier holds the provider, its figures, every case that stayed online past the norm with its
+timeline (messages sent, checks that saw it online after the deadline: the evidence of
+non-removal) and the head of the audit-log hash chain at the time of export with the result of
+re-verifying the chain, so a reader can later run ``hostwatch audit verify`` and compare heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hostwatch.model import AuditEvent, Case, Check, Provider, Url
+from hostwatch.model.audit import verify_chain
+from hostwatch.web.rows import iso, takedown_seconds
+from hostwatch.web.stats import NORM, ProviderStats, missed_norm, provider_stats
+from hostwatch.web.timeline import Event, case_timeline
+
+TEMPLATES = Path(__file__).parent / "portal" / "templates"
+
+
+@dataclass
+class ChainHead:
+    events: int
+    last_id: int | None
+    last_hash: str | None
+    intact: bool
+    first_break: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class MissedCase:
+    id: int
+    url: str
+    state: str
+    first_message_at: str | None
+    deadline: str | None
+    removed_at: str | None
+    takedown_seconds: float | None
+    online_checks_after_deadline: int
+    timeline: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class Dossier:
+    provider: Provider
+    stats: ProviderStats
+    cases: list[MissedCase]
+    chain: ChainHead
+    generated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": {
+                "id": self.provider.id,
+                "name": self.provider.name,
+                "country": self.provider.country,
+            },
+            "generated_at": iso(self.generated_at),
+            "stats": self.stats.as_dict(),
+            "audit_chain": self.chain.as_dict(),
+            "cases": [
+                {
+                    **{k: v for k, v in c.__dict__.items() if k != "timeline"},
+                    "timeline": [e.as_dict() for e in c.timeline],
+                }
+                for c in self.cases
+            ],
+        }
+
+
+def chain_head(session: Session) -> ChainHead:
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    first_break = next(iter(verify_chain(session)), None)
+    return ChainHead(
+        events=count,
+        last_id=last[0] if last else None,
+        last_hash=last[1] if last else None,
+        intact=first_break is None,
+        first_break=first_break.event_id if first_break else None,
+    )
+
+
+def providers_missing_deadlines(session: Session, now: datetime) -> list[ProviderStats]:
+    return [s for s in provider_stats(session, now) if s.missed_norm > 0]
+
+
+def build_dossier(session: Session, provider_id: int, now: datetime) -> Dossier:
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise LookupError("no such provider")
+    stats = next(
+        (s for s in provider_stats(session, now, Provider.id == provider_id)),
+        ProviderStats(provider_id, provider.name),
+    )
+    missed: list[MissedCase] = []
+    rows = session.execute(
+        select(Case, Url.url)
+        .join(Url, Url.id == Case.url_id)
+        .where(Case.provider_id == provider_id, Case.first_message_at.is_not(None))
+        .order_by(Case.first_message_at)
+    ).all()
+    for case, url in rows:
+        if not missed_norm(case.first_message_at, case.removed_at, now):
+            continue
+        deadline = case.first_message_at + NORM if case.first_message_at else None
+        online_after = (
+            len(
+                session.scalars(
+                    select(Check.id).where(
+                        Check.url_id == case.url_id,
+                        Check.online.is_(True),
+                        Check.checked_at > deadline,
+                    )
+                ).all()
+            )
+            if deadline
+            else 0
+        )
+        missed.append(
+            MissedCase(
+                id=case.id,
+                url=url,
+                state=case.state,
+                first_message_at=iso(case.first_message_at),
+                deadline=iso(deadline),
+                removed_at=iso(case.removed_at),
+                takedown_seconds=takedown_seconds(case),
+                online_checks_after_deadline=online_after,
+                timeline=case_timeline(session, case),
+            )
+        )
+    return Dossier(provider, stats, missed, chain_head(session), now)
+
+
+def dossier_pdf(html: str) -> bytes:
+    """The dossier page as PDF; WeasyPrint fetches nothing (all styles are inline)."""
+    from weasyprint import HTML
+
+    def refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise ValueError(f"dossier PDF must not load {url!r}")
+
+    return HTML(string=html, url_fetcher=refuse).write_pdf()

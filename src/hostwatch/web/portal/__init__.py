@@ -1,0 +1,1 @@
+"""The server-rendered portal: Jinja2 templates with autoescape, no JavaScript at all."""

@@ -1,0 +1,126 @@
+"""How cases, attributions and providers look on the wire, with or without identifiers.
+
+One function per record kind so that the API, the feed, the portal and the dossier say the same
+thing. Field names follow ``hostwatch cases --format json`` (url, provider, state,
+first_message_at, removed_at, takedown_seconds) plus IntelMQ-style names for attribution fields.
+A principal that may not see identifiers (a researcher) gets a keyed pseudonym instead of the URL
+and never a host or an IP.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hostwatch.metrics.pseudonymise import pseudonym
+from hostwatch.model import Attribution, Case, Provider
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the UTC offset, exactly as ``hostwatch cases --format json`` writes it."""
+    return value.isoformat() if value else None
+
+
+def url_pseudonym(url_id: int, key: str) -> str:
+    """The researcher export's keyed token for a URL id, so API rows and exports link up."""
+    return pseudonym(str(url_id), key)
+
+
+def takedown_seconds(case: Case) -> float | None:
+    """Seconds from the first sent message to the recorded removal, by the rule of
+    :mod:`hostwatch.takedown.report`: None while online (right-censored) or when removal came
+    before any message; whole seconds as an int."""
+    if case.first_message_at is None or case.removed_at is None:
+        return None
+    seconds = (case.removed_at - case.first_message_at).total_seconds()
+    if seconds < 0:
+        return None
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def case_row(
+    case: Case,
+    url: str,
+    provider: str | None,
+    *,
+    identifiers: bool,
+    pseudonym_key: str,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": case.id}
+    if identifiers:
+        row["url"] = url
+    else:
+        row["url_pseudonym"] = url_pseudonym(case.url_id, pseudonym_key)
+    row.update(
+        provider=provider,
+        provider_id=case.provider_id,
+        reseller=case.reseller
+        if identifiers or not case.reseller
+        else pseudonym(case.reseller, pseudonym_key),
+        country=case.country,
+        classification=case.classification,
+        state=case.state,
+        state_since=iso(case.state_since),
+        held=case.held,
+        opened_at=iso(case.opened_at),
+        first_message_at=iso(case.first_message_at),
+        last_message_at=iso(case.last_message_at),
+        messages_sent=case.messages_sent,
+        escalation_level=case.escalation_level,
+        last_online_at=iso(case.last_online_at),
+        removed_at=iso(case.removed_at),
+        closed_at=iso(case.closed_at),
+        takedown_seconds=takedown_seconds(case),
+    )
+    return row
+
+
+def attribution_row(
+    att: Attribution, url: str, provider: str | None, *, identifiers: bool, pseudonym_key: str
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": att.id, "time.observation": iso(att.at)}
+    if identifiers:
+        row.update(
+            {
+                "source.url": url,
+                "source.fqdn": att.host,
+                "source.ip": att.ip,
+                "source.ips": att.ips,
+                "source.network": att.prefix,
+                "source.abuse_contact": att.abuse_contact,
+                "whois_chain": att.whois_chain,
+            }
+        )
+    else:
+        row["url_pseudonym"] = url_pseudonym(att.url_id, pseudonym_key)
+    reseller = att.reseller
+    if reseller and not identifiers:
+        reseller = pseudonym(reseller, pseudonym_key)
+    row.update(
+        {
+            "status": att.status,
+            "source.asn": att.origin_asn,
+            "source.as_name": att.as_name,
+            "source.as_org": att.as_org,
+            "source.geolocation.cc": att.country,
+            "provider": provider,
+            "provider_id": att.provider_id,
+            "reseller": reseller,
+            "behind_cdn": att.behind_cdn,
+            "computed_at": iso(att.computed_at),
+            "sources": att.sources,
+        }
+    )
+    return row
+
+
+def provider_row(provider: Provider) -> dict[str, Any]:
+    return {
+        "id": provider.id,
+        "name": provider.name,
+        "kind": provider.kind,
+        "country": provider.country,
+        "is_cdn": provider.is_cdn,
+        "is_shared_platform": provider.is_shared_platform,
+        "source": provider.source,
+    }
