@@ -26,6 +26,7 @@ class Attribution(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32))  # ok | no-address | unrouted | dns-failed ...
+    reason: Mapped[str | None] = mapped_column(Text)  # why a status other than ok
     host: Mapped[str] = mapped_column(Text)
     ips: Mapped[list[str] | None] = mapped_column(JsonType)
     ip: Mapped[str | None] = mapped_column(String(45))
@@ -40,9 +41,11 @@ class Attribution(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     abuse_contact: Mapped[str | None] = mapped_column(String(320))
     behind_cdn: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_platform: Mapped[str | None] = mapped_column(String(100))  # e.g. github.io
     sources: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
     __table_args__ = (
         Index(None, "url_id", "at"),
         Index(None, "provider_id"),
+        Index(None, "notice_id"),
     )
