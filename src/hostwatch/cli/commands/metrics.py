@@ -1,0 +1,121 @@
+"""``hostwatch metrics``: takedown time, exposure, concentration, size, trends, displacement."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hostwatch.settings import get_settings
+
+
+class Measure(StrEnum):
+    takedown = "takedown"
+    exposure = "exposure"
+    concentration = "concentration"
+    size = "size"
+    trends = "trends"
+    displacement = "displacement"
+
+
+class By(StrEnum):
+    provider = "provider"
+    reseller = "reseller"
+    asn = "asn"
+    country = "country"
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def metrics(
+    measure: Annotated[Measure, typer.Argument(help="What to compute.")],
+    period: Annotated[
+        str | None, typer.Option(help="2024, 2024Q1 or FROM..TO (ISO dates); default all data.")
+    ] = None,
+    by: Annotated[By, typer.Option(help="Group per provider, reseller, AS or country.")] = (
+        By.provider
+    ),
+    country: Annotated[
+        str | None, typer.Option(help="Country of the national total (default: settings).")
+    ] = None,
+    sizes: Annotated[
+        Path | None,
+        typer.Option(help="Provider sizes, JSON or CSV (provider, ipv4, ipv6_48, domains)."),
+    ] = None,
+    denominator: Annotated[str, typer.Option(help="Size column for the size model.")] = "ipv4",
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Compute one measure from the database and print or write it."""
+    import json
+
+    from hostwatch.metrics.frame import load_frame
+    from hostwatch.metrics.period import parse_period, period_between
+    from hostwatch.metrics.tables import measure as compute
+    from hostwatch.metrics.tables import read_sizes
+
+    settings = get_settings()
+    try:
+        chosen = parse_period(period) if period else period_between(None, None)
+        size_map = read_sizes(sizes) if sizes else None
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
+    try:
+        result = compute(
+            frame,
+            measure.value,
+            by=by.value,
+            country=country or settings.country,
+            sizes=size_map,
+            denominator=denominator,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if format is Format.json:
+        text = json.dumps({"period": chosen.label, **result.document}, default=str, indent=2)
+        _emit(text, out)
+    elif format is Format.csv:
+        _emit(result.table.write_csv(), out)
+    elif format is Format.parquet:
+        if out is None:
+            raise typer.BadParameter("parquet needs --out PATH", param_hint="--out")
+        result.table.write_parquet(out)
+    else:
+        _print_table(result.table, f"{measure.value} ({chosen.label})")
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _print_table(table: object, title: str) -> None:
+    import polars as pl
+    from rich.console import Console
+    from rich.table import Table
+
+    assert isinstance(table, pl.DataFrame)
+    view = Table(title=title)
+    for name in table.columns:
+        view.add_column(name, overflow="fold")
+    for row in table.head(200).iter_rows():
+        view.add_row(
+            *["" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        )
+    Console().print(view)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics)

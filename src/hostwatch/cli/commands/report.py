@@ -1,0 +1,77 @@
+"""``hostwatch report``: the monitor report (HTML and PDF) with its exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hostwatch.settings import get_settings
+
+
+def report(
+    period: Annotated[
+        str | None, typer.Option(help="2024, 2024Q1 or FROM..TO (ISO dates); default all data.")
+    ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Country of the national total (default: settings).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for report.html, report.pdf, CSVs.")] = Path(
+        "report"
+    ),
+    sizes: Annotated[
+        Path | None,
+        typer.Option(help="Provider sizes, JSON or CSV (provider, ipv4, ipv6_48, domains)."),
+    ] = None,
+    denominator: Annotated[str, typer.Option(help="Size column for the size model.")] = "ipv4",
+    simulated: Annotated[bool, typer.Option(help="Label every page as simulated data.")] = False,
+    show_urls: Annotated[
+        bool, typer.Option(help="Name URLs in the slow-tail table (internal reports only).")
+    ] = False,
+    pdf: Annotated[bool, typer.Option(help="Also write report.pdf.")] = True,
+) -> None:
+    """Write the monitor report for a period from the database."""
+    from rich.console import Console
+
+    from hostwatch.metrics.period import parse_period, period_between
+    from hostwatch.metrics.tables import read_sizes
+    from hostwatch.report.build import ReportOptions
+    from hostwatch.report.source import report_from_database
+
+    settings = get_settings()
+    try:
+        chosen = parse_period(period) if period else period_between(None, None)
+        size_map = read_sizes(sizes) if sizes else None
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    options = ReportOptions(
+        country=country or settings.country,
+        sizes=size_map,
+        size_denominator=denominator,
+        simulated=simulated,
+        pseudonym_key=settings.pseudonym_key,
+        show_urls=show_urls,
+        generated_at=settings.clock().now(),
+    )
+    console = Console(stderr=True)
+    with console.status("computing the report"):
+        try:
+            files = report_from_database(
+                settings.database_url,
+                chosen,
+                out,
+                options,
+                offline_after=settings.offline_after,
+                pdf=pdf,
+            )
+        except ValueError as exc:
+            console.print(f"error: {exc}")
+            raise typer.Exit(2) from exc
+    for path in (files.html, files.pdf, files.cases_csv, files.researcher_csv, files.providers_csv):
+        if path is not None:
+            console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

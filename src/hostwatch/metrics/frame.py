@@ -1,0 +1,441 @@
+"""The analysis frame: one row per case episode, read from the records.
+
+A row is one stretch of one URL at one party, from the clock start to removal or to the end of
+observation. The clock starts at the first successfully delivered message of the case; where no
+message was sent (feed histories imported without a case) it starts at the first notice, and
+``clock_start`` says which. Removal lies between the last online sighting and the first sighting
+of the offline run that confirmed it (``settings.offline_after`` failed checks in a row, or one
+feed listing that no longer shows the URL): ``left_hours``/``right_hours``, ``right_hours = inf``
+while still online at the period end. Content that comes back after a confirmed removal starts a
+new episode (``clock_start = 'reappearance'``) at its first sighting online.
+
+Timing comes from checks, listing observations and deliveries, not from the case columns, so the
+frame can be recomputed from the immutable records at any time. Times are fetched as epoch seconds
+computed in SQL (the same expression on SQLite and PostgreSQL) and the episode logic is columnar
+(Polars), so a million cases cost seconds, not a Python loop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Float, Integer, and_, cast, func, literal, null, select, union_all
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from hostwatch.metrics.period import Period
+from hostwatch.model.attribution import Attribution
+from hostwatch.model.case import Case
+from hostwatch.model.check import Check
+from hostwatch.model.message import Delivery, MessageCase
+from hostwatch.model.notice import Notice
+from hostwatch.model.observation import Observation
+from hostwatch.model.party import Provider
+from hostwatch.model.url import Url
+
+UNATTRIBUTED = "unattributed"
+HOUR = 3600.0
+
+FRAME_SCHEMA: dict[str, Any] = {
+    "row_id": pl.Int64,
+    "case_id": pl.Int64,
+    "url_id": pl.Int64,
+    "episode": pl.Int32,
+    "clock_start": pl.Utf8,
+    "start_at": pl.Datetime("us", "UTC"),
+    "notice_at": pl.Datetime("us", "UTC"),
+    "first_message_at": pl.Datetime("us", "UTC"),
+    "last_online_at": pl.Datetime("us", "UTC"),
+    "first_offline_at": pl.Datetime("us", "UTC"),
+    "left_hours": pl.Float64,
+    "right_hours": pl.Float64,
+    "removed": pl.Boolean,
+    "hotline_hours": pl.Float64,
+    "notices": pl.Int32,
+    "provider": pl.Utf8,
+    "reseller": pl.Utf8,
+    "asn": pl.Int64,
+    "as_name": pl.Utf8,
+    "country": pl.Utf8,
+    "is_cdn": pl.Boolean,
+    "url": pl.Utf8,
+    "host": pl.Utf8,
+    "registered_domain": pl.Utf8,
+    "ip": pl.Utf8,
+}
+
+
+class epoch_seconds(FunctionElement[float]):
+    """Seconds since 1970 of a stored UTC instant, computed by the database."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; julianday() would lose microseconds.
+    col = compiler.process(element.clauses, **kw)
+    return (
+        f"(CAST(strftime('%s', {col}) AS REAL)"
+        f" + COALESCE(CAST(NULLIF('0.' || substr({col}, 21), '0.') AS REAL), 0.0))"
+    )
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def _read(conn: Connection, query: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    """Run ``query`` on the driver's own cursor: millions of plain tuples, no ORM row objects.
+
+    Queries here bind only numbers and strings (instants are compared as epoch seconds), so the
+    driver needs no type adaptation; booleans are selected as integers for the same reason.
+    """
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    frame = pl.DataFrame(rows, schema={k: _wire(v) for k, v in schema.items()}, orient="row")
+    return frame.cast(schema)
+
+
+def _wire(dtype: Any) -> Any:
+    return pl.Int8 if dtype == pl.Boolean else dtype
+
+
+def _flag(column: Any) -> Any:
+    return cast(column, Integer)
+
+
+def _units(conn: Connection) -> pl.DataFrame:
+    """Cases, plus one unit per noticed URL that has no case (imported histories)."""
+    cases = select(
+        Case.id.label("case_id"),
+        Case.url_id,
+        Provider.name.label("case_provider"),
+        Case.reseller.label("case_reseller"),
+        Case.country.label("case_country"),
+        _flag(Provider.is_cdn).label("case_is_cdn"),
+    ).select_from(Case.__table__.outerjoin(Provider, Provider.id == Case.provider_id))
+    orphans = (
+        select(
+            null().label("case_id"),
+            Notice.url_id,
+            null(),
+            null(),
+            null(),
+            null(),
+        )
+        .where(~select(Case.id).where(Case.url_id == Notice.url_id).exists())
+        .group_by(Notice.url_id)
+    )
+    return _read(
+        conn,
+        union_all(cases, orphans),
+        {
+            "case_id": pl.Int64,
+            "url_id": pl.Int64,
+            "case_provider": pl.Utf8,
+            "case_reseller": pl.Utf8,
+            "case_country": pl.Utf8,
+            "case_is_cdn": pl.Boolean,
+        },
+    )
+
+
+def _notices(conn: Connection, period: Period) -> pl.DataFrame:
+    query = (
+        select(
+            Notice.url_id,
+            func.min(epoch_seconds(Notice.received_at)),
+            func.count(),
+        )
+        .where(epoch_seconds(Notice.received_at) < period.end.timestamp())
+        .group_by(Notice.url_id)
+    )
+    return _read(conn, query, {"url_id": pl.Int64, "notice_s": pl.Float64, "notices": pl.Int32})
+
+
+def _first_delivery(conn: Connection) -> pl.DataFrame:
+    query = (
+        select(MessageCase.case_id, func.min(epoch_seconds(Delivery.attempted_at)))
+        .join(Delivery, Delivery.message_id == MessageCase.message_id)
+        .where(Delivery.outcome == "sent")
+        .group_by(MessageCase.case_id)
+    )
+    return _read(conn, query, {"case_id": pl.Int64, "message_s": pl.Float64})
+
+
+def _latest_attribution(conn: Connection) -> pl.DataFrame:
+    ranked = select(
+        Attribution.url_id,
+        Attribution.provider_id,
+        Attribution.reseller,
+        Attribution.origin_asn,
+        Attribution.as_name,
+        Attribution.country,
+        Attribution.ip,
+        Attribution.behind_cdn,
+        func.row_number()
+        .over(
+            partition_by=Attribution.url_id,
+            order_by=(Attribution.at.desc(), Attribution.computed_at.desc(), Attribution.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    query = (
+        select(
+            ranked.c.url_id,
+            Provider.name,
+            ranked.c.reseller,
+            ranked.c.origin_asn,
+            ranked.c.as_name,
+            ranked.c.country,
+            ranked.c.ip,
+            _flag(func.coalesce(Provider.is_cdn, ranked.c.behind_cdn)),
+        )
+        .select_from(ranked.outerjoin(Provider, Provider.id == ranked.c.provider_id))
+        .where(ranked.c.rank == 1)
+    )
+    return _read(
+        conn,
+        query,
+        {
+            "url_id": pl.Int64,
+            "attr_provider": pl.Utf8,
+            "attr_reseller": pl.Utf8,
+            "asn": pl.Int64,
+            "as_name": pl.Utf8,
+            "attr_country": pl.Utf8,
+            "ip": pl.Utf8,
+            "attr_is_cdn": pl.Boolean,
+        },
+    )
+
+
+def _urls(conn: Connection) -> pl.DataFrame:
+    query = select(Url.id, Url.url, Url.host, Url.registered_domain)
+    return _read(
+        conn,
+        query,
+        {"url_id": pl.Int64, "url": pl.Utf8, "host": pl.Utf8, "registered_domain": pl.Utf8},
+    )
+
+
+def _events(conn: Connection, period: Period) -> pl.DataFrame:
+    """Every online/offline sighting up to the period end: our checks and feed listings."""
+    checks = select(
+        Check.url_id,
+        Check.case_id,
+        epoch_seconds(Check.checked_at),
+        _flag(Check.online),
+        literal(0),
+    ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
+    listings = select(
+        Observation.url_id,
+        null(),
+        epoch_seconds(Observation.observed_at),
+        _flag(Observation.online),
+        literal(1),
+    ).where(
+        and_(
+            Observation.kind == "listing",
+            Observation.url_id.is_not(None),
+            Observation.online.is_not(None),
+            epoch_seconds(Observation.observed_at) < period.end.timestamp(),
+        )
+    )
+    return _read(
+        conn,
+        union_all(checks, listings),
+        {
+            "url_id": pl.Int64,
+            "event_case_id": pl.Int64,
+            "t": pl.Float64,
+            "online": pl.Boolean,
+            "listing": pl.Boolean,
+        },
+    )
+
+
+def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> pl.DataFrame:
+    """Cut each unit's sightings into episodes and bound the removal time of each.
+
+    ``units`` needs ``unit``, ``url_id``, ``case_id`` and ``start_s`` (clock start, epoch seconds);
+    ``events`` needs ``url_id``, ``event_case_id`` (null = about the URL, not one case), ``t``,
+    ``online`` and ``listing``. Returns per (unit, episode): ``episode_start_s``,
+    ``last_online_s``, ``first_offline_s`` (null while not confirmed offline).
+    """
+    linked = (
+        events.join(units.select("unit", "url_id", "case_id"), on="url_id", how="inner")
+        .filter(pl.col("event_case_id").is_null() | (pl.col("event_case_id") == pl.col("case_id")))
+        .select("unit", "t", "online", "listing")
+        .sort("unit", "t", "online")
+    )
+    runs = (
+        linked.with_columns(
+            run=(
+                (pl.col("online") != pl.col("online").shift(1))
+                | (pl.col("unit") != pl.col("unit").shift(1))
+            )
+            .fill_null(True)
+            .cum_sum()
+        )
+        .group_by("run")
+        .agg(
+            pl.col("unit").first(),
+            pl.col("online").first(),
+            pl.col("t").min().alias("first_t"),
+            pl.col("t").max().alias("last_t"),
+            pl.len().alias("count"),
+            pl.col("listing").any().alias("has_listing"),
+        )
+        .sort("run")
+        .with_columns(
+            confirmed=~pl.col("online")
+            & ((pl.col("count") >= offline_after) | pl.col("has_listing")),
+        )
+        .with_columns(
+            episode=(
+                pl.col("confirmed").cast(pl.Int32).cum_sum().over("unit")
+                - pl.col("confirmed").cast(pl.Int32)
+            )
+        )
+    )
+    per_episode = runs.group_by("unit", "episode").agg(
+        pl.col("first_t").filter(pl.col("online")).min().alias("first_online_s"),
+        pl.col("last_t").filter(pl.col("online")).max().alias("last_online_s"),
+        pl.col("first_t").filter(pl.col("confirmed")).min().alias("first_offline_s"),
+    )
+    # Episodes after the first begin with content seen online again; one with no online
+    # sighting after a confirmed removal is only the tail of the previous offline run.
+    per_episode = per_episode.filter(
+        (pl.col("episode") == 0) | pl.col("first_online_s").is_not_null()
+    )
+    base = units.select("unit", "start_s")
+    first = base.join(per_episode.filter(pl.col("episode") == 0), on="unit", how="left").select(
+        "unit",
+        pl.lit(0, pl.Int32).alias("episode"),
+        pl.col("start_s").alias("episode_start_s"),
+        "last_online_s",
+        "first_offline_s",
+    )
+    later = per_episode.filter(pl.col("episode") > 0).select(
+        "unit",
+        pl.col("episode").cast(pl.Int32),
+        pl.col("first_online_s").alias("episode_start_s"),
+        "last_online_s",
+        "first_offline_s",
+    )
+    return pl.concat([first, later], how="vertical_relaxed")
+
+
+def _bounds(rows: pl.DataFrame) -> pl.DataFrame:
+    """Hours from the episode start to the last online and to the confirming offline sighting."""
+    start = pl.col("episode_start_s")
+    left = ((pl.col("last_online_s").fill_null(start) - start) / HOUR).clip(lower_bound=0.0)
+    right = ((pl.col("first_offline_s") - start) / HOUR).clip(lower_bound=0.0)
+    return rows.with_columns(
+        left_hours=pl.min_horizontal(left, right.fill_null(float("inf"))),
+        right_hours=right.fill_null(float("inf")),
+        removed=pl.col("first_offline_s").is_not_null(),
+    )
+
+
+def _instant(column: str) -> pl.Expr:
+    return (pl.col(column) * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+
+
+def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> pl.DataFrame:
+    """Read the records through ``conn`` and return the frame for episodes starting in ``period``.
+
+    Sightings after the period end are ignored, so an episode still online at the end is
+    right-censored there and a period's figures do not change once it is over.
+    """
+    units = _units(conn)
+    notices = _notices(conn, period)
+    units = (
+        units.join(notices, on="url_id", how="inner")
+        .join(_first_delivery(conn), on="case_id", how="left")
+        .with_row_index("unit")
+        .with_columns(
+            start_s=pl.coalesce("message_s", "notice_s"),
+            clock_start=pl.when(pl.col("message_s").is_not_null())
+            .then(pl.lit("message"))
+            .otherwise(pl.lit("notice")),
+        )
+    )
+    rows = _bounds(episodes(units, _events(conn, period), offline_after))
+    rows = rows.join(units, on="unit", how="left")
+    rows = rows.join(_latest_attribution(conn), on="url_id", how="left").join(
+        _urls(conn), on="url_id", how="left"
+    )
+    frame = rows.select(
+        pl.col("case_id"),
+        pl.col("url_id"),
+        pl.col("episode"),
+        pl.when(pl.col("episode") > 0)
+        .then(pl.lit("reappearance"))
+        .otherwise(pl.col("clock_start"))
+        .alias("clock_start"),
+        _instant("episode_start_s").alias("start_at"),
+        _instant("notice_s").alias("notice_at"),
+        _instant("message_s").alias("first_message_at"),
+        _instant("last_online_s").alias("last_online_at"),
+        _instant("first_offline_s").alias("first_offline_at"),
+        "left_hours",
+        "right_hours",
+        "removed",
+        ((pl.col("message_s") - pl.col("notice_s")) / HOUR).alias("hotline_hours"),
+        "notices",
+        pl.coalesce("case_provider", "attr_provider").fill_null(UNATTRIBUTED).alias("provider"),
+        pl.coalesce("case_reseller", "attr_reseller").alias("reseller"),
+        "asn",
+        "as_name",
+        pl.coalesce("case_country", "attr_country").alias("country"),
+        pl.coalesce("case_is_cdn", "attr_is_cdn").fill_null(False).alias("is_cdn"),
+        "url",
+        "host",
+        "registered_domain",
+        "ip",
+    )
+    start, end = period.start, period.end
+    frame = frame.filter((pl.col("start_at") >= start) & (pl.col("start_at") < end))
+    return conform(frame.sort("start_at", "url_id", "episode"))
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give any frame (database, feed history, simulation) the exact columns and types."""
+    missing = [
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in FRAME_SCHEMA.items()
+        if name not in frame.columns and name != "row_id"
+    ]
+    frame = frame.with_columns(missing).drop("row_id", strict=False).with_row_index("row_id")
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in FRAME_SCHEMA.items())
+
+
+def load_frame(database_url: str, period: Period, *, offline_after: int = 3) -> pl.DataFrame:
+    """The frame for ``period`` from the database at ``database_url``."""
+    from hostwatch.model.db import engine_for
+
+    with engine_for(database_url).connect() as conn:
+        return build_frame(conn, period, offline_after=offline_after)
+
+
+def period_of(frame: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
+    """First and last clock start in the frame (for the methods section)."""
+    if frame.is_empty():
+        return None, None
+    return frame["start_at"].min(), frame["start_at"].max()  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The monitor report: HTML (self-contained) and PDF from the same template, plus exports."""
