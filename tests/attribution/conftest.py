@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,15 +16,10 @@ from hostwatch.attribution.reference import load_reference_set, register_snapsho
 from hostwatch.model import Notice, Url
 from hostwatch.model.db import session_scope
 from hostwatch.model.url import url_id
+from ports import free_dns_port
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 LOADED = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Real public addresses from the 2026 table (08): the zone maps test names onto them.
@@ -63,7 +57,7 @@ def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
         )
         + "\n"
     )
-    port = _free_udp_port()
+    port = free_dns_port()
     process = subprocess.Popen(
         [
             DNSMASQ,

@@ -18,14 +18,9 @@ import pytest
 
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient, parse_resolver, resolve_many
+from ports import free_dns_port
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Dnsmasq:
@@ -33,7 +28,7 @@ class Dnsmasq:
 
     def __init__(self, folder: Path) -> None:
         self.hosts = folder / "hosts"
-        self.port = _free_udp_port()
+        self.port = free_dns_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def write(self, lines: list[str]) -> None:

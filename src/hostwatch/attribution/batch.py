@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hostwatch.attribution.chain import Context, Targets, attribute
 from hostwatch.attribution.contacts import ContactIndex
+from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.attribution.providers import ProviderBuilder, ProviderIndex
 from hostwatch.attribution.reference import (
     ReferenceCatalog,
@@ -108,6 +109,7 @@ class _Run:
     contacts: ContactIndex
     rdap: Any
     summary: AttributionSummary
+    lab_networks: PrefixIndex | None = None
 
 
 def attribute_pending(
@@ -141,6 +143,7 @@ def attribute_pending(
             contacts=ContactIndex.load(session),
             rdap=_rdap_client(settings, clock) if rdap else None,
             summary=summary,
+            lab_networks=PrefixIndex((cidr, i) for i, cidr in enumerate(settings.allow_networks)),
         )
     known_providers = len(run.providers.providers)
     bar = _progress_bar(progress, total)
@@ -208,6 +211,7 @@ def _attribute_chunk(
             contacts=run.contacts,
             computed_at=computed_at,
             rdap=run.rdap,
+            lab_networks=run.lab_networks,
             stored_computed_at=sqlite_instant(computed_at) if texts is not None else None,
         )
         rows, statuses = attribute(targets, ctx, dns)

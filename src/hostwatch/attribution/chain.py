@@ -22,6 +22,7 @@ import numpy as np
 
 from hostwatch.attribution.contacts import ContactHit, ContactIndex
 from hostwatch.attribution.platforms import Platform, classify_name
+from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.attribution.providers import AssetHit, ProviderBuilder, ProviderIndex
 from hostwatch.attribution.record import (
     BOGON,
@@ -97,6 +98,7 @@ class Context:
     contacts: ContactIndex
     computed_at: datetime
     rdap: RdapClient | None = None
+    lab_networks: PrefixIndex | None = None  # settings.allow_networks: test and simulated space
     lookup_seconds: float = 0.0  # parsing, screening and routing the distinct addresses
     stored_computed_at: Any = None  # ``computed_at`` as the writer stores it, when it differs
 
@@ -163,6 +165,14 @@ def _describe_addresses(texts: list[str], ctx: Context) -> list[_Address]:
         facts[i].status = NO_ADDRESS
         facts[i].reason = f"{text!r} is not an IP address"
     special = special_reasons(parsed)
+    # Space an operator has declared is not bogus for this deployment: a manual network (an admin
+    # said who holds it) or an allowed lab network (tests, the simulation). It is attributed like
+    # any other space instead of being refused as loopback or private.
+    prefix_hits = ctx.providers.by_prefix(parsed)
+    declared = np.array([hit is not None for hit in prefix_hits], dtype=bool)
+    if ctx.lab_networks is not None and len(ctx.lab_networks):
+        declared |= ctx.lab_networks.match(parsed) >= 0
+    special[declared] = ""
     for i in np.flatnonzero(special != "").tolist():
         facts[i].status = BOGON
         facts[i].reason = f"{texts[i]} is {special[i]}; no provider can be named for it"
@@ -178,6 +188,8 @@ def _describe_addresses(texts: list[str], ctx: Context) -> list[_Address]:
             fact.origin_asn = origin_asn[i] or None
             origins = answers.origins[i]
             fact.origin_asns = list(origins) if origins else None
+        elif prefix_hits[i] is not None:
+            facts[i].reason = f"no route covers {texts[i]}; provider from {prefix_hits[i].via}"
         else:
             facts[i].status = UNROUTED
             facts[i].reason = (
@@ -187,7 +199,7 @@ def _describe_addresses(texts: list[str], ctx: Context) -> list[_Address]:
             )
     _add_countries(parsed, usable, facts, ref)
     _add_whois(parsed, texts, usable, facts, ref)
-    for i, hit in enumerate(ctx.providers.by_prefix(parsed)):
+    for i, hit in enumerate(prefix_hits):
         if hit is not None and usable[i]:
             facts[i].prefix_hit = hit
     for i, contact in enumerate(ctx.contacts.by_network(parsed)):

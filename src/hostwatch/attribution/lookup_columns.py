@@ -20,7 +20,8 @@ from hostwatch.net.addresses import FAMILY_V4, FAMILY_V6, AddressArray, as_addre
 from hostwatch.settings import Settings
 
 if TYPE_CHECKING:
-    from hostwatch.net.routing import LookupResult
+    from hostwatch.net.routing.lookup_csv import MergedAnswers
+from hostwatch.net.routing import LookupResult
 
 EXTRA_HEADER = ("as_name", "provider", "country")
 
@@ -90,3 +91,26 @@ def lookup_columns(
 def column_texts(values: Sequence[tuple[str | None, ...]]) -> list[list[str]]:
     """The columns as CSV cells ('' for unknown)."""
     return [[cell or "" for cell in row] for row in values]
+
+
+class ReferenceColumns:
+    """``as_name, provider, country`` for ``hostwatch lookup --details`` (a routing ColumnSource).
+
+    Names, organisations and countries come from the snapshots catalogued for ``at`` (default
+    now), providers from the database, so the CSV says what an attribution would say.
+    """
+
+    names = EXTRA_HEADER
+
+    def __init__(self, settings: Settings, *, at: datetime | None = None) -> None:
+        at = at or settings.clock().now()
+        with session_scope(settings.database_url) as session:
+            choice = ReferenceCatalog.from_session(session).choose(at)
+            self.providers = ProviderIndex.load(session)
+        self.reference = load_reference_set(tuple(ref for ref in choice if ref.kind != "routing"))
+
+    def __call__(self, answers: MergedAnswers) -> list[list[str | None]]:
+        rows = extra_columns(
+            as_address_array(answers.texts), answers.origin_asn, self.reference, self.providers
+        )
+        return [[row[k] for row in rows] for k in range(len(self.names))]

@@ -188,8 +188,11 @@ class World:
         return None
 
 
-def build_world(year: int = 2025, notices: int = 1500, seed: int = 7) -> World:
-    """A reproducible hotline year: the same seed gives the same world."""
+def build_world(year: int = 2025, notices: int = 1500, seed: int = 7, port: int = 80) -> World:
+    """A reproducible hotline year: the same seed gives the same world.
+
+    ``port`` is where the simulated web servers listen; it appears in the URLs unless it is 80.
+    """
     rng = np.random.default_rng(seed)
     start = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)
@@ -212,8 +215,9 @@ def build_world(year: int = 2025, notices: int = 1500, seed: int = 7) -> World:
         offset = float(batch_starts[int(rng.integers(len(batch_starts)))] + rng.exponential(3600))
         received = start + timedelta(seconds=min(offset, span))
         path = f"/{rng.choice(WORDS)}/{rng.integers(10**6, 10**7)}.html"
+        authority = host if port == 80 else f"{host}:{port}"
         notice = SimNotice(
-            url=f"http://{host}{path}",
+            url=f"http://{authority}{path}",
             host=host,
             party=party,
             received_at=received.replace(microsecond=0),

@@ -11,7 +11,6 @@ changes, so in-process passes and workers can share one PostgreSQL database.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from hostwatch.attribution.batch import attribute_pending
 from hostwatch.clock import Clock
 from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
@@ -48,12 +48,7 @@ class PassReport:
 
 
 def attribute_new(settings: Settings, clock: Clock) -> int:
-    """Attribute notices that have none yet, through the attribution layer when it is installed."""
-    if importlib.util.find_spec("hostwatch.attribution.batch") is None:
-        log.warning("hostwatch.attribution.batch is not available; notices stay unattributed")
-        return 0
-    from hostwatch.attribution.batch import attribute_pending
-
+    """Attribute notices that have none yet (the attribution layer's batch)."""
     return attribute_pending(settings, progress=False, clock=clock).notices
 
 

@@ -24,8 +24,15 @@ def lookup(
     ips_file: Annotated[
         str, typer.Argument(help="File with one address per line, or '-' for stdin.")
     ] = "-",
+    details: Annotated[
+        bool,
+        typer.Option(
+            help="Add as_name,provider,country from the catalogued reference data (hostwatch "
+            "data import) and the providers in the database."
+        ),
+    ] = False,
 ) -> None:
-    """Print CSV "ip,prefix,origin_asn" for each input address, in input order."""
+    """Print CSV "ip,prefix,origin_asn[,as_name,provider,country]" per address, in input order."""
     from hostwatch.net.routing import RoutingTable
     from hostwatch.net.routing.lookup_csv import write_lookup_csv
 
@@ -46,7 +53,13 @@ def lookup(
     else:
         text = Path(ips_file).read_text(encoding="utf-8", errors="replace")
     numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    answers = write_lookup_csv(sys.stdout, tables, [line for _, line in numbered])
+    columns = []
+    if details:
+        from hostwatch.attribution.lookup_columns import ReferenceColumns
+        from hostwatch.settings import get_settings
+
+        columns.append(ReferenceColumns(get_settings()))
+    answers = write_lookup_csv(sys.stdout, tables, [line for _, line in numbered], columns=columns)
     sys.stdout.flush()
     for position, bad in answers.malformed[:20]:
         typer.echo(f"{ips_file}:{numbered[position][0]}: not an IP address: {bad!r}", err=True)

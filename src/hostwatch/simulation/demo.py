@@ -1,0 +1,217 @@
+"""``hostwatch demo``: the whole job on the embedded default, offline, in about a minute.
+
+A simulated hotline year goes through the real chain: reference data catalogued as snapshots,
+notices ingested as they arrive, attribution through DNS and the routing table, messages to the
+``.eml`` outbox, liveness checks against web servers on loopback, escalation, and at the end the
+monitor report, labelled as simulated throughout.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from hostwatch.clock import Clock
+from hostwatch.model.db import migrate, session_scope
+from hostwatch.settings import Settings, configure
+from hostwatch.simulation.reference import write_reference
+from hostwatch.simulation.replay import Replay, ReplaySummary
+from hostwatch.simulation.servers import HostingState, SimulatedInternet, free_port
+from hostwatch.simulation.world import PARTIES, World, build_world
+
+PREFERRED_PORT = 18080
+AUTHORITY = ("Simulated regulator (ATKM role)", "meldingen@regulator.example")
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    world: World
+    replay: ReplaySummary
+    report_html: Path | None
+    report_pdf: Path | None
+    seconds: float
+
+
+def _web_port(ips: list[str]) -> int:
+    """The preferred port if every simulated server address can take it, else a free one."""
+    for ip in ips:
+        with socket.socket() as sock:
+            try:
+                sock.bind((ip, PREFERRED_PORT))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return free_port()
+                raise
+    return PREFERRED_PORT
+
+
+def _catalogue(settings: Settings, world: World) -> None:
+    from hostwatch.attribution.reference import register_snapshot
+    from hostwatch.takedown.contacts import ContactSpec, add_contact
+
+    valid_at = world.start - timedelta(days=1)
+    files = write_reference(PARTIES, settings.state_dir / "simulated-reference", valid_at)
+    with session_scope(settings.database_url) as session:
+        register_snapshot(
+            session,
+            "routing",
+            files["routing"],
+            loaded_at=valid_at,
+            valid_at=valid_at,
+            name="simulated routing table",
+        )
+        register_snapshot(
+            session,
+            "asnames",
+            files["asnames"],
+            loaded_at=valid_at,
+            valid_at=valid_at,
+            series="pyasn",
+            name="simulated AS names",
+        )
+        register_snapshot(
+            session,
+            "asnames",
+            files["cdn-tags"],
+            loaded_at=valid_at,
+            valid_at=valid_at,
+            series="bgp.tools",
+            name="simulated CDN tags",
+        )
+        register_snapshot(
+            session,
+            "rpsl",
+            files["rpsl"],
+            loaded_at=valid_at,
+            valid_at=valid_at,
+            name="simulated RIPE-style database",
+        )
+        name, email = AUTHORITY
+        add_contact(
+            session,
+            ContactSpec(
+                name=name,
+                email=email,
+                role="authority",
+                notes="simulated authority for escalations",
+                provenance="hostwatch demo (simulated)",
+            ),
+            now=valid_at,
+            actor="demo",
+        )
+
+
+def run_demo(
+    out: Path,
+    *,
+    notices: int = 1500,
+    year: int = 2025,
+    seed: int = 7,
+    step_hours: float = 1.0,
+    pdf: bool = True,
+    progress: Callable[[str, float], None] | None = None,
+) -> DemoResult:
+    """Replay a simulated year into ``out`` (a fresh SQLite database there) and report on it."""
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("hostwatch.db", "hostwatch.db-wal", "hostwatch.db-shm"):
+        (out / stale).unlink(missing_ok=True)
+    for folder in ("state", "outbox"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    server_ips = sorted({party.server_ip for party in PARTIES})
+    port = _web_port(server_ips)
+    world = build_world(year, notices, seed, port=port)
+    state = HostingState()
+    with SimulatedInternet(state, server_ips, port) as net:
+        settings = configure(
+            database_url=f"sqlite:///{(out / 'hostwatch.db').resolve()}",
+            state_dir=(out / "state").resolve(),
+            outbox_dir=(out / "outbox").resolve(),
+            allow_networks=["127.0.0.0/8"],
+            resolver=net.resolver,
+            notifier_name="Simulated Hotline (hostwatch demo)",
+            notifier_email="reports@hotline.example",
+            now=world.start,
+        )
+        migrate(settings.database_url)
+        _catalogue(settings, world)
+        clock = Clock.at(world.start)
+        replay = Replay(world, settings, clock, state, step=timedelta(hours=step_hours))
+        summary = _replay(replay, settings, progress)
+        summary.requests = net.requests
+    html, pdf_path = _report(settings, world, out, clock, pdf)
+    return DemoResult(out, world, summary, html, pdf_path, time.perf_counter() - started)
+
+
+def _replay(
+    replay: Replay, settings: Settings, progress: Callable[[str, float], None] | None
+) -> ReplaySummary:
+    from hostwatch.ingest.pipeline import ingest_file
+    from hostwatch.takedown.checker.politeness import Politeness
+    from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
+    from hostwatch.takedown.scheduler import next_due
+    from hostwatch.takedown.send import Transport
+    from hostwatch.takedown.workflow import run_pass
+
+    # The shipped policy, but removed URLs are watched daily for two weeks (not every check
+    # interval for a month): the simulated year then needs a tenth of the checks.
+    demo_policy = settings.state_dir / "demo-policy.toml"
+    demo_policy.write_text(
+        DEFAULT_POLICY.read_text().replace(
+            "[default]\nwatch_days = 30", "[default]\nwatch_days = 14\nwatch_hours = 24"
+        )
+    )
+    policy = load_policy(settings, demo_policy)
+    transport = Transport(settings)
+    # The simulated servers are ours: no need to space requests out in real time.
+    politeness = Politeness(per_host=16, min_interval=0.0)
+
+    def ingest(path: Path) -> None:
+        ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
+
+    def one_pass(clock: Clock) -> bool:
+        report = run_pass(
+            settings, clock, policy=policy, transport=transport, politeness=politeness
+        )
+        return report.delivered.sent > 0
+
+    return replay.run(
+        one_pass,
+        ingest,
+        lambda: next_due(settings),
+        progress=(lambda share: progress("replaying the simulated year", share))
+        if progress
+        else None,
+    )
+
+
+def _report(
+    settings: Settings, world: World, out: Path, clock: Clock, pdf: bool
+) -> tuple[Path | None, Path | None]:
+    from hostwatch.metrics.period import parse_period
+    from hostwatch.report.build import ReportOptions
+    from hostwatch.report.source import report_from_database
+
+    options = ReportOptions(
+        country=settings.country,
+        simulated=True,
+        pseudonym_key=settings.pseudonym_key,
+        show_urls=True,
+        generated_at=clock.now(),
+    )
+    files = report_from_database(
+        settings.database_url,
+        parse_period(str(world.start.year)),
+        out,
+        options,
+        offline_after=settings.offline_after,
+        pdf=pdf,
+    )
+    return files.html, files.pdf

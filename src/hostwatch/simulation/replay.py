@@ -1,0 +1,205 @@
+"""Replay a simulated hotline year through the real workflow, with the clock as input.
+
+Notices arrive at their simulated times and go through ``ingest``; each pass of the workflow
+attributes, opens cases, sends messages (to the ``.eml`` outbox) and checks URLs against the
+simulated web servers on loopback. The providers read their mail: a message that reaches a
+party's abuse address starts that party's reaction, so removal times follow the messages the
+workflow actually sent, re-notices and escalations included.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import heapq
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from hostwatch.clock import Clock
+from hostwatch.settings import Settings
+from hostwatch.simulation.feeds import write_intelmq
+from hostwatch.simulation.servers import HostingState
+from hostwatch.simulation.world import Party, SimNotice, World, removal_delay
+
+URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+
+
+@dataclass
+class ReplaySummary:
+    passes: int = 0
+    notices: int = 0
+    messages_read: int = 0
+    removals: int = 0
+    reappearances: int = 0
+    moves: int = 0
+    requests: int = 0
+
+
+class Replay:
+    """Drive world events, intake and workflow passes in time order."""
+
+    def __init__(
+        self,
+        world: World,
+        settings: Settings,
+        clock: Clock,
+        state: HostingState,
+        *,
+        step: timedelta = timedelta(hours=1),
+        seed: int = 11,
+    ) -> None:
+        self.world = world
+        self.settings = settings
+        self.clock = clock
+        self.state = state
+        self.step = step
+        self.rng = np.random.default_rng(seed)
+        self.events: list[_Event] = []
+        self._seq = 0
+        self.summary = ReplaySummary()
+        self._by_url: dict[str, SimNotice] = {}
+        self._acted: set[tuple[str, str]] = set()
+        self._read: set[Path] = set()
+        self._feed_dir = Path(settings.state_dir) / "simulated-feed"
+        self._feed_dir.mkdir(parents=True, exist_ok=True)
+
+    def schedule(self, at: datetime, action: Callable[[], None]) -> None:
+        self._seq += 1
+        heapq.heappush(self.events, _Event(at, self._seq, action))
+
+    # -- the world --------------------------------------------------------------------------
+
+    def _publish(self, notice: SimNotice) -> None:
+        """The content goes up a little before the hotline hears of it."""
+        self.state.point(notice.host, notice.party.server_ip)
+        self.state.serve(notice.url)
+        self._by_url.setdefault(notice.url, notice)
+
+    def _take_down(self, url: str) -> None:
+        if not self.state.is_online(url):
+            return
+        self.state.remove(url)
+        self.summary.removals += 1
+        notice = self._by_url[url]
+        if notice.reappears_after is not None:
+            notice_ref, notice.reappears_after = notice.reappears_after, None
+            self.schedule(self.clock.now() + notice_ref, lambda: self._reappear(url))
+        elif notice.moves_to is not None:
+            target, notice.moves_to = notice.moves_to, None
+            self.schedule(self.clock.now() + timedelta(hours=6), lambda: self._move(url, target))
+
+    def _reappear(self, url: str) -> None:
+        self.state.serve(url)
+        self.summary.reappearances += 1
+        self._acted = {(u, who) for (u, who) in self._acted if u != url}
+
+    def _move(self, url: str, target: Party) -> None:
+        notice = self._by_url[url]
+        notice.party = target
+        self.state.point(notice.host, target.server_ip)
+        self.state.serve(url)
+        self.summary.moves += 1
+        self._acted = {(u, who) for (u, who) in self._acted if u != url}
+
+    def _react(self, url: str, recipient: str, sent_at: datetime) -> None:
+        """A party that received a message about ``url`` removes it after its own delay."""
+        notice = self._by_url.get(url)
+        if notice is None or (url, recipient) in self._acted or not self.state.is_online(url):
+            return
+        party = notice.party
+        holder = self.world.party(party.parent) if party.parent else None
+        if recipient == party.abuse:
+            hours = removal_delay(party, sent_at, self.world, self.rng)
+        elif holder is not None and recipient == holder.abuse:
+            hours = holder.behaviour.acts_on_escalation_hours
+        else:  # registrar, authority or police: the bulletproof host moves only for them
+            hours = party.behaviour.acts_on_escalation_hours
+        if hours is None:
+            return
+        self._acted.add((url, recipient))
+        self.schedule(sent_at + timedelta(hours=hours), lambda: self._take_down(url))
+
+    def _read_mail(self) -> None:
+        outbox = Path(self.settings.outbox_dir)
+        if not outbox.exists():
+            return
+        for path in sorted(outbox.rglob("*.eml")):
+            if path in self._read:
+                continue
+            self._read.add(path)
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            sent_at = self.clock.now()
+            if message["Date"] is not None:
+                sent_at = message["Date"].datetime
+            recipients = [addr.addr_spec for addr in message["To"].addresses]
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            self.summary.messages_read += 1
+            for url in set(URL_IN_TEXT.findall(text)):
+                for recipient in recipients:
+                    self._react(url.rstrip(".,;)"), recipient, sent_at)
+
+    # -- the loop -----------------------------------------------------------------------------
+    # ``run_pass`` makes one workflow pass and says whether it delivered any message, so the
+    # providers read their mail only when there is new mail.
+
+    def run(
+        self,
+        run_pass: Callable[[Clock], bool],
+        ingest: Callable[[Path], object],
+        next_due: Callable[[], datetime | None],
+        progress: Callable[[float], None] | None = None,
+    ) -> ReplaySummary:
+        notices = self.world.notices
+        i = 0
+        total = (self.world.end - self.world.start).total_seconds()
+        for notice in notices:
+            self.schedule(
+                notice.received_at - timedelta(minutes=30), lambda n=notice: self._publish(n)
+            )
+        while True:
+            now = self.clock.now()
+            candidates = [self.world.end]
+            if i < len(notices):
+                candidates.append(notices[i].received_at)
+            if self.events:
+                candidates.append(self.events[0].at)
+            due = next_due()
+            if due is not None:
+                candidates.append(max(due, now))
+            upcoming = min(candidates)
+            # Passes happen on a grid (the hourly cron of a real deployment), never backwards.
+            grid = self.world.start + self.step * -(-(upcoming - self.world.start) // self.step)
+            at = max(grid, now + (self.step if self.summary.passes else timedelta(0)))
+            if at >= self.world.end:
+                break
+            self.clock.set(at)
+            while self.events and self.events[0].at <= at:
+                heapq.heappop(self.events).action()
+            arrived = []
+            while i < len(notices) and notices[i].received_at <= at:
+                arrived.append(notices[i])
+                i += 1
+            if arrived:
+                feed = write_intelmq(arrived, self._feed_dir / f"{at:%Y%m%dT%H%M}.jsonl")
+                ingest(feed)
+                self.summary.notices += len(arrived)
+            delivered = run_pass(self.clock)
+            self.summary.passes += 1
+            if delivered:
+                self._read_mail()
+            if progress is not None:
+                progress((at - self.world.start).total_seconds() / total)
+        return self.summary

@@ -1,0 +1,72 @@
+"""The demo replays a simulated year through the real chain and leaves a labelled report."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from hostwatch.cli.app import app
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(out), "--notices", "60", "--step-hours", "4", "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SIMULATED year 2025: 60 notices" in result.output
+    return out
+
+
+def _rows(out: Path, sql: str) -> list[tuple]:
+    engine = create_engine(f"sqlite:///{out / 'hostwatch.db'}")
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql))]
+
+
+def test_report_is_written_and_labelled_simulated(demo_out: Path) -> None:
+    html = (demo_out / "report.html").read_text()
+    assert "SIMULATED" in html.upper()
+    assert "Polder Datacenter" in html or "Noordzee Cloud" in html
+    assert "<script" not in html.lower() or "http" not in html.lower().split("<script")[1][:200]
+
+
+def test_attribution_went_through_dns_routing_and_whois(demo_out: Path) -> None:
+    statuses = dict(_rows(demo_out, "SELECT status, count(*) FROM attributions GROUP BY status"))
+    assert statuses.get("ok", 0) >= 55, statuses
+    resellers = {r for (r,) in _rows(demo_out, "SELECT DISTINCT reseller FROM attributions")}
+    providers = {
+        p for (p,) in _rows(demo_out,
+            "SELECT DISTINCT p.name FROM attributions a JOIN providers p ON p.id = a.provider_id")
+    }
+    assert any(r and "ShadowVPS" in r for r in resellers), resellers
+    assert "BulkServers NL" in providers, providers
+    sources = json.loads(_rows(demo_out, "SELECT sources FROM attributions LIMIT 1")[0][0])
+    assert "snapshots" in sources
+
+
+def test_messages_went_to_the_outbox_without_content(demo_out: Path) -> None:
+    files = sorted((demo_out / "outbox").glob("*.eml"))
+    assert files
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert message["To"] and message["Subject"]
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "http://" in body  # the exact URL (DSA art. 16), and nothing fetched from it
+    assert "simulated page" not in body
+
+
+def test_cases_were_removed_with_takedown_times(demo_out: Path) -> None:
+    removed = _rows(
+        demo_out,
+        "SELECT count(*) FROM cases WHERE removed_at IS NOT NULL AND first_message_at IS NOT NULL",
+    )[0][0]
+    checks = _rows(demo_out, "SELECT count(*) FROM checks")[0][0]
+    assert removed >= 20
+    assert checks > removed * 3  # offline only after three failed checks
