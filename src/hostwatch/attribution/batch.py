@@ -134,6 +134,9 @@ def attribute_pending(
     with session_scope(settings.database_url) as session:
         sync_reference_store(session, settings.state_dir, loaded_at=clock.now())
         total = count_pending(session, recompute=recompute)
+        if not total:  # the common case of a workflow pass: nothing new to attribute
+            summary.seconds = time.perf_counter() - started
+            return summary
         run = _Run(
             settings=settings,
             clock=clock,
