@@ -63,7 +63,10 @@ def migrate(url: str, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+@cache
 def session_factory(url: str) -> sessionmaker[Session]:
+    """One factory per database: each ``sessionmaker`` builds a Session class of its own, and
+    making one per unit of work cost more than the work in a workflow pass."""
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import email.policy
 import heapq
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ class Replay:
         self.summary = ReplaySummary()
         self._by_url: dict[str, SimNotice] = {}
         self._acted: set[tuple[str, str]] = set()
-        self._read: set[Path] = set()
+        self._read: set[str] = set()
         self._feed_dir = Path(settings.state_dir) / "simulated-feed"
         self._feed_dir.mkdir(parents=True, exist_ok=True)
 
@@ -135,10 +136,14 @@ class Replay:
         outbox = Path(self.settings.outbox_dir)
         if not outbox.exists():
             return
-        for path in sorted(outbox.rglob("*.eml")):
-            if path in self._read:
-                continue
-            self._read.add(path)
+        new = sorted(
+            entry.path
+            for entry in os.scandir(outbox)
+            if entry.name.endswith(".eml") and entry.path not in self._read
+        )
+        for name in new:
+            self._read.add(name)
+            path = Path(name)
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             sent_at = self.clock.now()
             if message["Date"] is not None:

@@ -72,8 +72,14 @@ def hoster_contact(
 
 
 def _latest_attributions(session: Session) -> list[Attribution]:
+    # Every attribution up to the newest one a case points at has been handled in an earlier
+    # pass, so only URLs with a newer attribution need a look: an idle pass stays cheap however
+    # many attributions the database holds.
+    watermark = session.scalar(select(func.max(Case.attribution_id))) or 0
+    fresh = select(Attribution.url_id).where(Attribution.id > watermark)
     newest = (
         select(Attribution.url_id, func.max(Attribution.id).label("id"))
+        .where(Attribution.url_id.in_(fresh))
         .group_by(Attribution.url_id)
         .subquery()
     )
