@@ -111,10 +111,10 @@ def _catalogue(settings: Settings, world: World) -> None:
 def run_demo(
     out: Path,
     *,
-    notices: int = 1500,
+    notices: int = 300,
     year: int = 2025,
     seed: int = 7,
-    step_hours: float = 1.0,
+    step_hours: float = 2.0,
     pdf: bool = True,
     progress: Callable[[str, float], None] | None = None,
 ) -> DemoResult:

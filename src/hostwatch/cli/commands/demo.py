@@ -12,12 +12,12 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for the database, outbox and report.")] = Path(
         "demo-report"
     ),
-    notices: Annotated[int, typer.Option(min=1, help="Simulated notices in the year.")] = 1500,
+    notices: Annotated[int, typer.Option(min=1, help="Simulated notices in the year.")] = 300,
     year: Annotated[int, typer.Option(help="The simulated year.")] = 2025,
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 7,
     step_hours: Annotated[
         float, typer.Option(min=0.25, help="Pass grid: the workflow's cron interval.")
-    ] = 1.0,
+    ] = 2.0,
     pdf: Annotated[bool, typer.Option(help="Also write report.pdf.")] = True,
 ) -> None:
     """Replay a SIMULATED hotline year through the real workflow and write the monitor report."""
