@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,14 +59,26 @@ class AttributionSummary:
 _PENDING = """
 SELECT n.id, n.url_id, n.received_at, n.reported_ip, u.host, u.host_type
 FROM notices n JOIN urls u ON u.id = n.url_id
-WHERE n.id > {p} {unattributed}
+WHERE n.id > {p} {unattributed} {only}
 ORDER BY n.id LIMIT {p}
 """
 _UNATTRIBUTED = "AND NOT EXISTS (SELECT 1 FROM attributions a WHERE a.notice_id = n.id)"
 
 
+def _only_newest_of(url_ids: Collection[int] | None) -> str:
+    """SQL restricting a run to the newest notice of each of these URLs (ids are integers)."""
+    if url_ids is None:
+        return ""
+    listed = ",".join(str(int(u)) for u in url_ids) or "NULL"
+    return f"AND n.id IN (SELECT max(id) FROM notices WHERE url_id IN ({listed}) GROUP BY url_id)"
+
+
 def _read_chunk(
-    session: Session, recompute: bool, after: int, limit: int
+    session: Session,
+    recompute: bool,
+    after: int,
+    limit: int,
+    url_ids: Collection[int] | None = None,
 ) -> tuple[list[list[Any]], list[str] | None]:
     """The next notices by id, as columns, with aware UTC ``received_at``.
 
@@ -75,7 +88,9 @@ def _read_chunk(
     """
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = _PENDING.format(p=mark, unattributed="" if recompute else _UNATTRIBUTED)
+    sql = _PENDING.format(
+        p=mark, unattributed="" if recompute else _UNATTRIBUTED, only=_only_newest_of(url_ids)
+    )
     rows = connection.exec_driver_sql(sql, (after, limit)).fetchall()
     if not rows:
         return [], None
@@ -90,7 +105,11 @@ def _read_chunk(
     return columns, texts
 
 
-def count_pending(session: Session, *, recompute: bool = False) -> int:
+def count_pending(
+    session: Session, *, recompute: bool = False, url_ids: Collection[int] | None = None
+) -> int:
+    if url_ids is not None:
+        return len(set(url_ids))
     query = select(func.count()).select_from(Notice)
     if not recompute:
         query = query.where(~exists().where(Attribution.notice_id == Notice.id))
@@ -121,19 +140,22 @@ def attribute_pending(
     chunk_size: int = 200_000,
     rdap: bool = False,
     clock: Clock | None = None,
+    url_ids: Collection[int] | None = None,
 ) -> AttributionSummary:
     """Attribute every notice without an attribution (all notices with ``recompute``).
 
     Files of the reference store (``hostwatch data import|fetch``) are catalogued first.
     ``at`` attributes as of that instant instead of each notice's ``received_at``. ``rdap``
     asks RDAP (cached, rate-limited) for abuse contacts that no manual entry or WHOIS dump gives.
+    ``url_ids`` attributes only the newest notice of each of these URLs again (with ``recompute``
+    and ``at``: "attribute anew" when a check saw a URL answer from another address).
     """
     clock = clock or settings.clock()
     summary = AttributionSummary()
     started = time.perf_counter()
     with session_scope(settings.database_url) as session:
         sync_reference_store(session, settings.state_dir, loaded_at=clock.now())
-        total = count_pending(session, recompute=recompute)
+        total = count_pending(session, recompute=recompute, url_ids=url_ids)
         if not total:  # the common case of a workflow pass: nothing new to attribute
             summary.seconds = time.perf_counter() - started
             return summary
@@ -155,7 +177,7 @@ def attribute_pending(
         while True:
             with session_scope(settings.database_url) as session:
                 t0 = time.perf_counter()
-                columns, texts = _read_chunk(session, recompute, last_id, chunk_size)
+                columns, texts = _read_chunk(session, recompute, last_id, chunk_size, url_ids)
                 summary.database_seconds += time.perf_counter() - t0
                 if not columns:
                     break

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hostwatch.attribution.batch import attribute_pending
 from hostwatch.clock import Clock
+from hostwatch.model.attribution import Attribution
 from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
 from hostwatch.settings import Settings
@@ -77,11 +79,14 @@ def check_cases(
 
     The check itself runs without any lock; the case row is locked only to record the result, and
     a case that left the checked states meanwhile (held, closed) keeps its record but not a verdict.
+    A URL that answers from an address its attribution does not list may have moved to another
+    hoster: it is attributed anew at once, and a new party gets a case while the old one is held.
     """
     by_url: dict[str, list[int]] = defaultdict(list)
     for case_id, url in due:
         by_url[url].append(case_id)
     done = 0
+    elsewhere: set[int] = set()
 
     def record(result: CheckResult) -> None:
         nonlocal done
@@ -97,6 +102,8 @@ def check_cases(
                     continue
                 if case.next_check_at is None or case.next_check_at > now:
                     continue
+                if result.ip and _answers_elsewhere(session, case, result.ip):
+                    elsewhere.add(case.url_id)
                 rules = policy.rules_for(case.classification, case.country)
                 apply_check(
                     session, case, result, settings=settings, rules=rules, now=now, worker=worker
@@ -111,7 +118,18 @@ def check_cases(
             clock=Clock.at(now),
             politeness=politeness,
         )
+    if elsewhere:
+        attribute_pending(
+            settings, at=now, recompute=True, url_ids=elsewhere, progress=False, clock=Clock.at(now)
+        )
+        with session_scope(settings.database_url) as session:
+            open_cases(session, now=now)
     return done
+
+
+def _answers_elsewhere(session: Session, case: Case, address: str) -> bool:
+    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+    return bool(attribution and attribution.ips and address not in attribution.ips)
 
 
 def run_pass(
