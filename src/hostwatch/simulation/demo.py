@@ -195,12 +195,15 @@ def _replay(
 def _report(
     settings: Settings, world: World, out: Path, clock: Clock, pdf: bool
 ) -> tuple[Path | None, Path | None]:
+    from hostwatch.metrics.address_space import provider_sizes
     from hostwatch.metrics.period import parse_period
     from hostwatch.report.build import ReportOptions
     from hostwatch.report.source import report_from_database
 
+    period = parse_period(str(world.start.year))
     options = ReportOptions(
         country=settings.country,
+        sizes=provider_sizes(settings.database_url, period.end) or None,
         simulated=True,
         pseudonym_key=settings.pseudonym_key,
         show_urls=True,
@@ -208,7 +211,7 @@ def _report(
     )
     files = report_from_database(
         settings.database_url,
-        parse_period(str(world.start.year)),
+        period,
         out,
         options,
         offline_after=settings.offline_after,

@@ -48,7 +48,10 @@ def metrics(
     ] = None,
     sizes: Annotated[
         Path | None,
-        typer.Option(help="Provider sizes, JSON or CSV (provider, ipv4, ipv6_48, domains)."),
+        typer.Option(
+            help="Provider sizes, JSON or CSV (provider, ipv4, ipv6_48, domains); default: the "
+            "address space each provider announces in the routing snapshot."
+        ),
     ] = None,
     denominator: Annotated[str, typer.Option(help="Size column for the size model.")] = "ipv4",
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
@@ -63,9 +66,14 @@ def metrics(
     from hostwatch.metrics.tables import read_sizes
 
     settings = get_settings()
+    now = settings.clock().now()
     try:
         chosen = parse_period(period) if period else period_between(None, None)
         size_map = read_sizes(sizes) if sizes else None
+        if size_map is None:  # the announced address space in the routing snapshot
+            from hostwatch.metrics.address_space import provider_sizes
+
+            size_map = provider_sizes(settings.database_url, min(chosen.end, now)) or None
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
