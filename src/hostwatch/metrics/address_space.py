@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 from sqlalchemy import select
 
 from hostwatch.attribution.reference import ReferenceCatalog, load_reference_set
+from hostwatch.metrics.tables import read_sizes
 from hostwatch.model import Provider, ProviderAsset
 from hostwatch.model.db import session_scope
 from hostwatch.net.asn_numbers import parse_asn
@@ -80,3 +82,12 @@ def provider_sizes(database_url: str, at: datetime) -> dict[str, dict[str, float
         sizes[name]["ipv4"] += v4.get(asn, 0.0)
         sizes[name]["ipv6_48"] += v6.get(asn, 0.0)
     return {name: size for name, size in sizes.items() if size["ipv4"] or size["ipv6_48"]}
+
+
+def size_denominators(
+    database_url: str, path: Path | None, at: datetime
+) -> dict[str, dict[str, float]] | None:
+    """Sizes from a file when one is given, else the announced space in the routing snapshot."""
+    if path is not None:
+        return read_sizes(path)
+    return provider_sizes(database_url, at) or None

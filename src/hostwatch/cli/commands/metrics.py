@@ -60,20 +60,16 @@ def metrics(
     """Compute one measure from the database and print or write it."""
     import json
 
+    from hostwatch.metrics.address_space import size_denominators
     from hostwatch.metrics.frame import load_frame
     from hostwatch.metrics.period import parse_period, period_between
     from hostwatch.metrics.tables import measure as compute
-    from hostwatch.metrics.tables import read_sizes
 
     settings = get_settings()
     now = settings.clock().now()
     try:
         chosen = parse_period(period) if period else period_between(None, None)
-        size_map = read_sizes(sizes) if sizes else None
-        if size_map is None:  # the announced address space in the routing snapshot
-            from hostwatch.metrics.address_space import provider_sizes
-
-            size_map = provider_sizes(settings.database_url, min(chosen.end, now)) or None
+        size_map = size_denominators(settings.database_url, sizes, min(chosen.end, now))
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)

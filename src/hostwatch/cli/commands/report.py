@@ -37,8 +37,8 @@ def report(
     """Write the monitor report for a period from the database."""
     from rich.console import Console
 
+    from hostwatch.metrics.address_space import size_denominators
     from hostwatch.metrics.period import parse_period, period_between
-    from hostwatch.metrics.tables import read_sizes
     from hostwatch.report.build import ReportOptions
     from hostwatch.report.source import report_from_database
 
@@ -46,11 +46,7 @@ def report(
     now = settings.clock().now()
     try:
         chosen = parse_period(period) if period else period_between(None, None)
-        size_map = read_sizes(sizes) if sizes else None
-        if size_map is None:  # the announced address space in the routing snapshot
-            from hostwatch.metrics.address_space import provider_sizes
-
-            size_map = provider_sizes(settings.database_url, min(chosen.end, now)) or None
+        size_map = size_denominators(settings.database_url, sizes, min(chosen.end, now))
     except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     options = ReportOptions(
