@@ -101,6 +101,28 @@ def split_csv(line: str, delimiter: str) -> list[str]:
         raise ValueError(f"malformed CSV quoting ({exc})") from None
 
 
+@dataclass(frozen=True)
+class FixedColumns:
+    """The positions of a known set of columns in a derived CSV with a header (the histories)."""
+
+    index: tuple[int, ...]
+    width: int
+
+    @classmethod
+    def from_header(cls, header: str, columns: Sequence[str], what: str) -> FixedColumns:
+        names = split_csv(header.lstrip("\ufeff"), ",")
+        if any(c not in names for c in columns):
+            raise FormatError(f"not a {what} header: {header[:200]}")
+        return cls(tuple(names.index(c) for c in columns), len(names))
+
+    def pick(self, line: str) -> list[str]:
+        """The wanted fields of one line, in ``columns`` order; ValueError says what is wrong."""
+        row = split_csv(line, ",")
+        if len(row) != self.width:
+            raise ValueError(f"{len(row)} fields where the header has {self.width}")
+        return [row[i] for i in self.index]
+
+
 def sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
     best = max(counts, key=lambda d: counts[d])

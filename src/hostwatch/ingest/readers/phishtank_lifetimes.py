@@ -15,11 +15,10 @@ from pathlib import Path
 
 from hostwatch.ingest.readers.base import (
     Entry,
-    FormatError,
+    FixedColumns,
     ReadOptions,
     Record,
     parse_time,
-    split_csv,
 )
 from hostwatch.ingest.streams import Rejected, TextSource
 
@@ -55,20 +54,12 @@ def read(source: TextSource, options: ReadOptions) -> Iterator[Record]:
         return found or datetime.combine(date.fromisoformat(day), SNAPSHOT_HOUR)
 
     lines = source.lines()
-    header = next(lines, (0, ""))[1]
-    names = split_csv(header.lstrip("\ufeff"), ",")
-    if any(c not in names for c in COLUMNS):
-        raise FormatError(f"not a phish_lifetimes header: {header[:200]}")
-    idx = [names.index(c) for c in COLUMNS]
-    width = len(names)
+    columns = FixedColumns.from_header(next(lines, (0, ""))[1], COLUMNS, "phish_lifetimes")
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            row = split_csv(line, ",")
-            if len(row) != width:
-                raise ValueError(f"{len(row)} fields where the header has {width}")
-            pid, url, submitted, _verified, target, first, last, absent = (row[i] for i in idx)
+            pid, url, submitted, _verified, target, first, last, absent = columns.pick(line)
             notice_time = parse_time(submitted)
             seen = [(notice_time, True), (at(first), True), (at(last), True)]
             if absent:

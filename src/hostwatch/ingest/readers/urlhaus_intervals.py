@@ -19,11 +19,10 @@ from pathlib import Path
 
 from hostwatch.ingest.readers.base import (
     Entry,
-    FormatError,
+    FixedColumns,
     ReadOptions,
     Record,
     parse_time,
-    split_csv,
 )
 from hostwatch.ingest.streams import Rejected, TextSource
 
@@ -59,20 +58,12 @@ def read(source: TextSource, options: ReadOptions) -> Iterator[Record]:
     classification = options.classification or "malware-distribution"
     snapshots = snapshot_times(source.path.parent)
     lines = source.lines()
-    header = next(lines, (0, ""))[1]
-    names = split_csv(header.lstrip("\ufeff"), ",")
-    if any(c not in names for c in COLUMNS):
-        raise FormatError(f"not a URLhaus intervals header: {header[:200]}")
-    idx = [names.index(c) for c in COLUMNS]
-    width = len(names)
+    columns = FixedColumns.from_header(next(lines, (0, ""))[1], COLUMNS, "URLhaus intervals")
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            row = split_csv(line, ",")
-            if len(row) != width:
-                raise ValueError(f"{len(row)} fields where the header has {width}")
-            entry, kind, interval, first_text, absent_text = (row[i] for i in idx)
+            entry, kind, interval, first_text, absent_text = columns.pick(line)
             first = parse_time(first_text)
             absent = parse_time(absent_text) if absent_text else None
         except ValueError as exc:
