@@ -1,9 +1,10 @@
 """IP addresses as NumPy arrays, parsed in bulk; prefix masks for both families.
 
 Lookups over millions of addresses are array operations, so text is turned into integers once,
-in bulk (IPv4: vector passes over one joined byte buffer; IPv6: ``inet_pton`` joined at C level),
-never one ``ipaddress`` object per string. The array forms are the ones the rest of hostwatch
-stores and passes around:
+in bulk, never one ``ipaddress`` object per string: batches of :data:`BULK_MIN` or more go through
+compiled loops over one joined byte buffer (:mod:`hostwatch.net.kernels`), smaller ones through
+NumPy passes (IPv4) or ``inet_pton`` joined at C level (IPv6), which need no compiler. The array
+forms are the ones the rest of hostwatch stores and passes around:
 
 * IPv4: ``uint32`` (host byte order), one element per address;
 * IPv6: ``uint64`` of shape ``(n, 2)``: column 0 the high 64 bits, column 1 the low 64 bits
@@ -161,6 +162,21 @@ def parse_addresses(texts: Sequence[str]) -> AddressArray:
 
 
 _CHUNK = 1 << 14
+BULK_MIN = 1 << 15
+"""Batches this long or longer are read by compiled loops; shorter ones skip numba's import."""
+_BULK_CHUNK = 1 << 16
+
+
+def _joined_lines(texts: list[str]) -> np.ndarray | None:
+    """The texts as one newline-terminated ASCII buffer (non-ASCII as ``?``); None if not all str.
+
+    An item holding a newline makes more lines than items: the compiled readers notice that.
+    """
+    try:
+        raw = ("\n".join(texts) + "\n").encode("ascii", "replace")
+    except TypeError:
+        return None
+    return np.frombuffer(raw, np.uint8)
 
 
 def parse_ipv4_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -173,6 +189,8 @@ def parse_ipv4_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     where one pass over a million would fault in hundreds of fresh megabytes.
     """
     n = len(texts)
+    if n >= BULK_MIN:
+        return _parse_ipv4_bulk(texts)
     if n <= _CHUNK:
         return _parse_ipv4_chunk(texts)
     values = np.empty(n, np.uint32)
@@ -181,6 +199,23 @@ def parse_ipv4_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         stop = start + _CHUNK
         values[start:stop], ok[start:stop] = _parse_ipv4_chunk(texts[start:stop])
     return values, ok
+
+
+def _parse_ipv4_bulk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The compiled reader of the same strict dotted quads, chunk by chunk."""
+    from hostwatch.net import kernels
+
+    n = len(texts)
+    values = np.empty(n, np.uint32)
+    status = np.empty(n, np.uint8)
+    for start in range(0, n, _BULK_CHUNK):
+        stop = min(start + _BULK_CHUNK, n)
+        chunk = texts[start:stop]
+        buf = _joined_lines(chunk)
+        if buf is None or not kernels.parse_ipv4_lines(buf, values[start:stop], status[start:stop]):
+            values[start:stop], ok = _parse_ipv4_chunk(chunk)
+            status[start:stop] = ok
+    return values, status == kernels.OK
 
 
 def _parse_ipv4_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -266,12 +301,14 @@ def _parse_regular_ipv4(raw: bytes, seps: np.ndarray) -> tuple[np.ndarray, np.nd
 def parse_ipv6_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """IPv6 strings to ``(n, 2)`` uint64 with an ok mask.
 
-    ``inet_pton`` over the whole list in one C-level ``join`` is the fastest exact reader of the
-    many IPv6 spellings (``::``, embedded IPv4) found here: a vector reader of the full form, like
-    the IPv4 one, measured slower (eight fields per address). A failure anywhere falls back to one
-    by one.
+    Large batches go through the compiled reader of the plain hex-and-colon forms; what it is
+    unsure of (embedded IPv4, zone ids, junk with a colon) is handed to ``inet_pton`` row by row,
+    so every spelling reads exactly as ``inet_pton`` reads it. Small batches use ``inet_pton`` over
+    the whole list in one C-level ``join``; a failure anywhere falls back to one by one.
     """
     n = len(texts)
+    if n >= BULK_MIN:
+        return _parse_ipv6_bulk(texts)
     pairs = np.empty((n, 2), np.uint64)
     ok = np.ones(n, bool)
     for start in range(0, n, _CHUNK):
@@ -285,6 +322,25 @@ def parse_ipv6_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
             continue
         pairs[start : start + len(chunk)] = np.frombuffer(raw, ">u8").reshape(-1, 2)
     return pairs, ok
+
+
+def _parse_ipv6_bulk(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    from hostwatch.net import kernels
+
+    n = len(texts)
+    pairs = np.empty((n, 2), np.uint64)
+    status = np.empty(n, np.uint8)
+    for start in range(0, n, _BULK_CHUNK):
+        stop = min(start + _BULK_CHUNK, n)
+        buf = _joined_lines(texts[start:stop])
+        if buf is None or not kernels.parse_ipv6_lines(buf, pairs[start:stop], status[start:stop]):
+            status[start:stop] = kernels.UNSURE
+    unsure = np.flatnonzero(status == kernels.UNSURE)
+    if unsure.size:
+        values, good = _parse_one_by_one([texts[i] for i in unsure.tolist()], socket.AF_INET6)
+        pairs[unsure] = values
+        status[unsure] = np.where(good, kernels.OK, kernels.REJECTED)
+    return pairs, status == kernels.OK
 
 
 def _parse_one_by_one(texts: list[str], family: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hostwatch.net.addresses import BULK_MIN
 from hostwatch.net.routing import NO_ASN, RoutingTable
 
 PAIRS = [
@@ -157,3 +158,24 @@ def test_dataframe_columns_are_accepted() -> None:
     assert table.lookup(strings).origin_asn.tolist() == [102, 600, NO_ASN]
     ints = pl.Series([0x0A010203], dtype=pl.UInt32)
     assert table.lookup(ints).origin_asn.tolist() == [102]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_bulk_ipv6_lookup_matches_brute_force(seed: int) -> None:
+    """Batches of BULK_MIN or more go down the compiled search tree, deep routes included."""
+    rng = random.Random(seed)
+    anchors = [rng.getrandbits(128) for _ in range(3)] + [0, 2**128 - 1]
+    routes: dict[ipaddress._BaseNetwork, int] = {}
+    for _ in range(rng.randint(1, 300)):
+        net = ipaddress.ip_network((rng.choice(anchors), rng.randint(1, 128)), strict=False)
+        routes.setdefault(net, rng.randint(1, 400000))
+    pairs = list(routes.items())
+    table = RoutingTable.from_pairs([str(n) for n, _ in pairs], [a for _, a in pairs])
+    probes = [rng.choice(anchors) ^ rng.getrandbits(rng.randint(0, 128)) for _ in range(200)]
+    probes += [0, 2**128 - 1]
+    expected = [_brute_force(pairs, str(ipaddress.IPv6Address(p))) for p in probes]
+    arr = np.array([[p >> 64, p & (2**64 - 1)] for p in probes], dtype=np.uint64)
+    repeats = -(-BULK_MIN // len(probes))
+    got = table.lookup(np.tile(arr, (repeats, 1))).origin_asn.reshape(repeats, -1)
+    assert (got == np.array(expected)).all()

@@ -2,18 +2,23 @@
 
 Routed IPv6 prefixes are /64 or shorter (longer ones are filtered by almost every network), so the
 nested prefixes are flattened once into sorted, non-overlapping intervals of the high 64 bits,
-each holding its most specific route; a lookup is then one ``searchsorted`` per batch. The rare
+each holding its most specific route; a lookup is then one ``searchsorted`` per batch (large
+batches: a compiled walk down a static search tree over the starts). The rare
 routes longer than /64 get a /64 interval of their own, marked, and the addresses that land there
 are resolved exactly against those routes (falling back to the interval's covering route).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from hostwatch.net.addresses import ipv6_mask
+from hostwatch.net.addresses import BULK_MIN, ipv6_mask
+
+FANOUT = 8  # keys per search-tree node; the same as hostwatch.net.kernels.FANOUT
+_DEEP_FLAG = np.uint32(0x80000000)  # hostwatch.net.kernels.DEEP_FLAG, without importing numba
+_TOP = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -36,6 +41,7 @@ class Intervals6:
     long_lo: np.ndarray
     long_len: np.ndarray
     long_code: np.ndarray
+    _tree: SearchTree | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -91,6 +97,8 @@ class Intervals6:
 
     def lookup(self, pairs: np.ndarray) -> np.ndarray:
         """Route code per ``(hi, lo)`` address, or 0 where no route covers it."""
+        if pairs.shape[0] >= BULK_MIN:
+            return self._bulk_lookup(pairs)
         hi = np.ascontiguousarray(pairs[:, 0])
         at = np.searchsorted(self.starts, hi, side="right") - 1
         codes = self.codes[at]
@@ -98,6 +106,21 @@ class Intervals6:
             deep = np.flatnonzero(self.deep[at])
             if deep.size:
                 codes[deep] = self._deep_lookup(pairs[deep], codes[deep])
+        return codes
+
+    def _bulk_lookup(self, pairs: np.ndarray) -> np.ndarray:
+        from hostwatch.net import kernels
+
+        if self._tree is None:
+            object.__setattr__(self, "_tree", search_tree(self.starts, self.codes, self.deep))
+        tree = self._tree
+        codes = np.empty(pairs.shape[0], np.uint32)
+        n_deep = kernels.interval_codes(
+            pairs[:, 0], tree.keys, tree.level_starts, tree.codes, codes
+        )
+        if n_deep:
+            deep = np.flatnonzero(codes >= _DEEP_FLAG)
+            codes[deep] = self._deep_lookup(pairs[deep], codes[deep] & ~_DEEP_FLAG)
         return codes
 
     def _deep_lookup(self, pairs: np.ndarray, covering: np.ndarray) -> np.ndarray:
@@ -125,4 +148,40 @@ class Intervals6:
 
     @property
     def nbytes(self) -> int:
-        return int(sum(getattr(self, f).nbytes for f in self.__dataclass_fields__))
+        arrays = [getattr(self, f) for f in self.__dataclass_fields__ if f != "_tree"]
+        if self._tree is not None:
+            arrays += [self._tree.keys, self._tree.level_starts, self._tree.codes]
+        return int(sum(a.nbytes for a in arrays))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTree:
+    """Interval starts as levels of a static B-tree, for :func:`kernels.interval_codes`.
+
+    ``keys`` holds the levels one after another, level 0 (the starts) first and the top level
+    (at most :data:`FANOUT` keys) last; ``level_starts[k]`` is where level ``k`` begins. Each
+    level but the top is padded with 2**64 - 1 to whole nodes (a key the walk never counts), and
+    the level above holds the first key of every node. ``codes`` are the interval codes with the
+    deep flag set where routes longer than /64 lie inside, padded like level 0 with the last code.
+    """
+
+    keys: np.ndarray
+    level_starts: np.ndarray
+    codes: np.ndarray
+
+
+def search_tree(starts: np.ndarray, codes: np.ndarray, deep: np.ndarray) -> SearchTree:
+    """Build the :class:`SearchTree` over sorted ``starts`` (``starts[0]`` must be 0)."""
+    levels = []
+    level = starts
+    while level.size > FANOUT:
+        padded = np.full(-(-level.size // FANOUT) * FANOUT, _TOP, np.uint64)
+        padded[: level.size] = level
+        levels.append(padded)
+        level = padded[::FANOUT]
+    levels.append(np.ascontiguousarray(level, dtype=np.uint64))
+    sizes = np.array([0] + [lv.size for lv in levels], np.int64)
+    flagged = codes.astype(np.uint32) | np.where(deep, _DEEP_FLAG, np.uint32(0))
+    padded_codes = np.full(levels[0].size, flagged[-1], np.uint32)
+    padded_codes[: flagged.size] = flagged
+    return SearchTree(np.concatenate(levels), np.cumsum(sizes), padded_codes)
