@@ -2,7 +2,8 @@
 
 Generates the CSV in a temporary folder (URLs modelled on the hostnames of the OpenPhish and
 PhishTank feeds: free-hosting subdomains, look-alike domains, IPv4 hosts), then ingests it three
-times into a fresh database each, every run in its own process so that peak RSS is that run's.
+times into a fresh database each, every run in its own process so that peak RSS is that run's;
+each run is timed beside the same file read in-process (no reader process), the peer it replaces.
 A 100,000-line file is ingested too: equal peak RSS for both sizes shows that memory does not grow
 with the file. Prints medians; the machine may be shared, so CPU seconds are printed as well.
 
@@ -64,17 +65,29 @@ def generate(path: Path, lines: int, seed: int = 7) -> None:
             out.write(f"N{number},{when.isoformat()},{make_url(rng)},phishing\n")
 
 
-def child(csv_path: str, db_path: str) -> None:
+def child(csv_path: str, db_path: str, mode: str) -> None:
     from hostwatch.ingest.pipeline import ingest_file
     from hostwatch.model.db import migrate
 
     url = f"sqlite:///{db_path}"
     migrate(url)
     wall, cpu = time.perf_counter(), time.process_time()
-    report = ingest_file(csv_path, url, format="csv", source="bench")
+    report = ingest_file(csv_path, url, format="csv", source="bench", parallel=mode == "parallel")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"wall": wall, "cpu": cpu, "notices": report.accepted, "rss_kib": peak_kib}))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "reader_cpu": reader.ru_utime + reader.ru_stime,
+                "notices": report.accepted,
+                "rss_kib": own.ru_maxrss,
+                "reader_rss_kib": reader.ru_maxrss,
+            }
+        )
+    )
 
 
 def canonical_cost(lines: int = 50_000) -> tuple[float, float, float]:
@@ -92,12 +105,12 @@ def canonical_cost(lines: int = 50_000) -> tuple[float, float, float]:
     return figures[0], figures[1], figures[2]
 
 
-def run(csv_path: Path, folder: Path, tag: str) -> dict[str, float]:
+def run(csv_path: Path, folder: Path, tag: str, mode: str = "parallel") -> dict[str, float]:
     db = folder / f"{tag}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(csv_path), str(db)],
+        [sys.executable, __file__, "--child", str(csv_path), str(db), mode],
         check=True,
         capture_output=True,
         text=True,
@@ -109,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--child", nargs=2)
+    parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -119,21 +132,32 @@ def main() -> None:
         big, small = folder / "big.csv", folder / "small.csv"
         generate(big, args.lines)
         generate(small, max(1, args.lines // 10))
-        results = [run(big, folder, f"big{i}") for i in range(args.runs)]
+        results, serial = [], []
+        for i in range(args.runs):  # the two ways side by side in every run: load swings
+            results.append(run(big, folder, f"big{i}"))
+            serial.append(run(big, folder, f"serial{i}", "in-process"))
         small_result = run(small, folder, "small")
     new_host, cached, slow = canonical_cost()
     rates = [r["notices"] / r["wall"] for r in results]
-    cpu_rates = [r["notices"] / r["cpu"] for r in results]
+    serial_rates = [r["notices"] / r["wall"] for r in serial]
+    ratios = [a / b for a, b in zip(rates, serial_rates, strict=True)]
     print(
         f"lines: {args.lines:,}  runs: {args.runs}  notices stored: {int(results[0]['notices']):,}"
     )
     print(f"notices/s (wall, median): {statistics.median(rates):,.0f}   runs: "
           + ", ".join(f"{r:,.0f}" for r in rates))  # fmt: skip
-    print(f"notices/s (CPU time, median): {statistics.median(cpu_rates):,.0f}")
-    rss = statistics.median(r["rss_kib"] for r in results) / 1024
-    print(f"peak RSS: {rss:,.0f} MiB for {args.lines:,} lines; "
-          f"{small_result['rss_kib'] / 1024:,.0f} MiB for {args.lines // 10:,} lines "
-          f"(ratio {rss / (small_result['rss_kib'] / 1024):.2f})")  # fmt: skip
+    print(f"  read in the same process instead (median): {statistics.median(serial_rates):,.0f}"
+          f"/s; ratio {statistics.median(ratios):.2f}x")  # fmt: skip
+    writer = statistics.median(r["cpu"] for r in results) / args.lines * 1e6
+    reader = statistics.median(r["reader_cpu"] for r in results) / args.lines * 1e6
+    alone = statistics.median(r["cpu"] for r in serial) / args.lines * 1e6
+    print(f"CPU us/notice: writer {writer:.1f} + reader {reader:.1f} in parallel; "
+          f"{alone:.1f} in one process")  # fmt: skip
+    rss = statistics.median(r["rss_kib"] + r["reader_rss_kib"] for r in results) / 1024
+    small_rss = (small_result["rss_kib"] + small_result["reader_rss_kib"]) / 1024
+    print(f"peak RSS (writer + reader): {rss:,.0f} MiB for {args.lines:,} lines; "
+          f"{small_rss:,.0f} MiB for {args.lines // 10:,} lines "
+          f"(ratio {rss / small_rss:.2f})")  # fmt: skip
     ratio = slow / cached
     print(f"canonicalisation, CPU us/URL: {new_host:.2f} new host, {cached:.2f} cached host "
           f"(fast path); general parser {slow:.2f} ({ratio:.1f}x the fast path)")  # fmt: skip

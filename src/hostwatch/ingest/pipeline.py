@@ -5,7 +5,8 @@ content-addressed id, and both are inserted with ``ON CONFLICT DO NOTHING`` in b
 can be ingested twice (or two workers can race) without duplicates and without reading back what
 exists. Feed listings that come with history formats are written only for notices this run
 inserted, which keeps them idempotent too. Large files are read in a second process
-(:mod:`hostwatch.ingest.handoff`) while this one inserts.
+(:mod:`hostwatch.ingest.handoff`) while this one inserts, and on SQLite load without the
+non-unique indexes, built once at the end (:mod:`hostwatch.model.bulk_indexes`).
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from hostwatch.ingest.prepare import (
 )
 from hostwatch.ingest.readers import DEFAULT_SOURCES, READERS, FormatError, ReadOptions
 from hostwatch.model import IngestRun, Notice, Observation, Url
+from hostwatch.model.bulk_indexes import indexes_deferred
 from hostwatch.model.db import engine_for
 
 SQLITE_CACHE_KIB = 65536
 # From this size on, reading happens in a second process: below it, starting one costs more
 # than it saves. Compressed files count several times their size.
 PARALLEL_FROM_BYTES = 8 << 20
+BYTES_PER_LINE = 100  # a notice line, roughly: how many rows a file of this size may bring
 Progress = Callable[[int, int], None]
 
 __all__ = ["IngestReport", "ingest_file", "notice_key"]
@@ -116,14 +119,15 @@ def ingest_file(
         report = IngestReport(path, fmt, run_source, run_id, rejects_path=rejects_path)
         writer = _BatchWriter(engine, run_id, first_id)
         size = path.stat().st_size
-        for item in items:
-            if isinstance(item, Batch):
-                writer.write(item)
-                if progress:
-                    progress(item.position, size)
-            else:
-                assert isinstance(item, ReadTotals)
-                totals = item
+        with indexes_deferred(engine, _weight(path) // BYTES_PER_LINE):
+            for item in items:
+                if isinstance(item, Batch):
+                    writer.write(item)
+                    if progress:
+                        progress(item.position, size)
+                else:
+                    assert isinstance(item, ReadTotals)
+                    totals = item
     if progress:
         progress(size, size)
     report.lines = totals.lines

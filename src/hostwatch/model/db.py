@@ -61,6 +61,10 @@ def migrate(url: str, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        from hostwatch.model.bulk_indexes import restore_indexes
+
+        restore_indexes(engine)  # after an intake that died with its indexes set aside
 
 
 @cache
