@@ -36,7 +36,7 @@ from hostwatch.ingest.prepare import (
 from hostwatch.ingest.readers import DEFAULT_SOURCES, READERS, FormatError, ReadOptions
 from hostwatch.model import IngestRun, Notice, Observation, Url
 from hostwatch.model.bulk_indexes import indexes_deferred
-from hostwatch.model.db import engine_for
+from hostwatch.model.db import engine_for, trusted_connection
 
 SQLITE_CACHE_KIB = 65536
 # From this size on, reading happens in a second process: below it, starting one costs more
@@ -189,26 +189,17 @@ class _BatchWriter:
         )
 
     def write(self, batch: Batch) -> None:
-        with self.engine.connect() as conn:
-            sqlite = self.engine.dialect.name == "sqlite"
-            if sqlite:
+        # The URLs of a batch go in before the notices naming them, and the run exists: the
+        # foreign keys hold by construction (see trusted_connection).
+        with trusted_connection(self.engine) as conn, conn.begin():
+            if self.engine.dialect.name == "sqlite":
                 # Random keys (digests, content-addressed ids) touch index pages all over the
-                # file; a larger page cache keeps more of them in memory while ingesting. The
-                # foreign keys hold by construction (each batch inserts its URLs before the
-                # notices naming them; the run exists), so SQLite need not look each one up.
+                # file; a larger page cache keeps more of them in memory while ingesting.
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                conn.commit()
-            try:
-                with conn.begin():
-                    self.url_insert.run(conn, batch.urls)
-                    self.notice_insert.run(conn, batch.notices)
-                    if batch.listings:
-                        self._write_listings(conn, batch.listings)
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                    conn.commit()
+            self.url_insert.run(conn, batch.urls)
+            self.notice_insert.run(conn, batch.notices)
+            if batch.listings:
+                self._write_listings(conn, batch.listings)
 
     def _write_listings(self, conn: Connection, listings: dict[str, Listing]) -> None:
         new = conn.execute(

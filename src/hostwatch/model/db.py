@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,3 +86,41 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def trusted_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose writes skip SQLite's foreign-key lookups, for bulk paths only.
+
+    A bulk writer that inserts the parents it references in the same transaction (intake's URLs
+    before its notices, attribution's providers before its rows) holds the keys by construction;
+    the lookups cost SQLite a third of such an insert. PostgreSQL checks as always, and the
+    connection goes back to the pool with the checks on again.
+    """
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # only takes effect outside a transaction: first thing on the connection
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            yield connection
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+@contextmanager
+def trusted_session_scope(url: str) -> Iterator[Session]:
+    """:func:`session_scope` on a :func:`trusted_connection`: commit on success, else roll back."""
+    with trusted_connection(engine_for(url)) as connection:
+        session = Session(bind=connection, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
