@@ -19,7 +19,6 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from hostwatch.clock import Clock
-from hostwatch.ingest.bulk import BulkInsert
 from hostwatch.ingest.detect import detect_format
 from hostwatch.ingest.handoff import read_in_child
 from hostwatch.ingest.prepare import (
@@ -36,6 +35,7 @@ from hostwatch.ingest.prepare import (
 from hostwatch.ingest.readers import DEFAULT_SOURCES, READERS, FormatError, ReadOptions
 from hostwatch.model import IngestRun, Notice, Observation, Url
 from hostwatch.model.bulk_indexes import indexes_deferred
+from hostwatch.model.bulk_insert import BulkInsert
 from hostwatch.model.db import engine_for, trusted_connection
 
 SQLITE_CACHE_KIB = 65536

@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import URL
 
-from hostwatch.ingest.bulk import BulkInsert, sqlite_utc_text
 from hostwatch.ingest.canonical import UrlRejected, canonicalize
 from hostwatch.ingest.readers import READERS, Entry, ReadOptions
 from hostwatch.ingest.rejects import RejectsFile
 from hostwatch.ingest.streams import Rejected, TextSource
 from hostwatch.model import Notice, Url
+from hostwatch.model.bulk_insert import BulkInsert, sqlite_utc_text
 from hostwatch.model.url import url_id
 
 BATCH = 50_000  # notices per transaction: fewer, larger WAL commits and checkpoints

@@ -4,7 +4,7 @@ SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself a
 rows, so the statement is compiled once from the dialect's own insert construct and rows go to
 the driver's ``executemany`` directly, after the same bind processors SQLAlchemy would apply
 (UTC datetimes, JSON). Preparing rows needs only the dialect, not a connection, so it can happen
-in another process than the insert (see :mod:`hostwatch.ingest.handoff`).
+in another process than the insert (as intake does, :mod:`hostwatch.ingest.handoff`).
 """
 
 from __future__ import annotations
