@@ -73,19 +73,51 @@ class Targets:
 
 @dataclass(slots=True)
 class _Address:
-    """What is known about one distinct address."""
+    """What is known about one distinct address (one row of :class:`_Facts`)."""
 
     status: str = OK
     reason: str | None = None
     prefix: str | None = None
     origin_asn: int | None = None
-    origin_asns: list[int] | None = None
+    origin_asns: Sequence[int] | None = None
     country: str | None = None
     country_source: str | None = None
     whois: Sequence[WhoisLink] = ()
     prefix_hit: AssetHit | None = None
     contact: ContactHit | None = None
     rdap_contact: str | None = None
+
+
+class _Facts:
+    """What is known about each distinct address of a batch, one list per field.
+
+    A batch holds up to a million distinct addresses; one object per address cost more than
+    describing them, and most fields are filled column-wise from array lookups anyway. Rows are
+    made into an :class:`_Address` only where a network is described (a few per thousand).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.status: list[str] = [OK] * n
+        self.reason: list[str | None] = [None] * n
+        self.prefix: list[str | None] = [None] * n
+        self.origin_asn: list[int | None] = [None] * n
+        self.origin_asns: list[Sequence[int] | None] = [None] * n
+        self.country: list[str | None] = [None] * n
+        self.country_source: list[str | None] = [None] * n
+        self.whois: list[Sequence[WhoisLink]] = [()] * n
+        self.prefix_hit: list[AssetHit | None] = [None] * n
+        self.contact: list[ContactHit | None] = [None] * n
+        self.rdap_contact: list[str | None] = [None] * n
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def at(self, k: int) -> _Address:
+        return _Address(
+            self.status[k], self.reason[k], self.prefix[k], self.origin_asn[k],
+            self.origin_asns[k], self.country[k], self.country_source[k], self.whois[k],
+            self.prefix_hit[k], self.contact[k], self.rdap_contact[k],
+        )  # fmt: skip
 
 
 @dataclass
@@ -156,14 +188,15 @@ def _host_addresses(
     return ips, primary, failure, origin, cnames
 
 
-def _describe_addresses(texts: list[str], ctx: Context) -> list[_Address]:
+def _describe_addresses(texts: list[str], ctx: Context) -> _Facts:
     """Route, country, WHOIS, manual prefix and contact per distinct address."""
     ref = ctx.reference
     parsed = parse_addresses(texts)
-    facts = [_Address() for _ in texts]
+    facts = _Facts(len(texts))
+    status, reason = facts.status, facts.reason
     for i, text in parsed.malformed:
-        facts[i].status = NO_ADDRESS
-        facts[i].reason = f"{text!r} is not an IP address"
+        status[i] = NO_ADDRESS
+        reason[i] = f"{text!r} is not an IP address"
     special = special_reasons(parsed)
     # Space an operator has declared is not bogus for this deployment: a manual network (an admin
     # said who holds it) or an allowed lab network (tests, the simulation). It is attributed like
@@ -174,43 +207,41 @@ def _describe_addresses(texts: list[str], ctx: Context) -> list[_Address]:
         declared |= ctx.lab_networks.match(parsed) >= 0
     special[declared] = ""
     for i in np.flatnonzero(special != "").tolist():
-        facts[i].status = BOGON
-        facts[i].reason = f"{texts[i]} is {special[i]}; no provider can be named for it"
+        status[i] = BOGON
+        reason[i] = f"{texts[i]} is {special[i]}; no provider can be named for it"
     usable = (parsed.family != 0) & (special == "")
     answers: RouteAnswers = route(ref.routing, parsed)
+    routed = usable & answers.matched
+    prefix = np.array(answers.prefix, dtype=object)
+    prefix[~routed] = None
+    facts.prefix = prefix.tolist()
+    facts.origin_asn = [asn or None for asn in np.where(routed, answers.origin_asn, 0).tolist()]
+    facts.origin_asns = [
+        origins if here and origins else None
+        for origins, here in zip(answers.origins, routed.tolist(), strict=True)
+    ]
     routing_tag = ref.tag("routing")
-    matched = answers.matched.tolist()
-    origin_asn = answers.origin_asn.tolist()
-    for i in np.flatnonzero(usable).tolist():
-        if matched[i]:
-            fact = facts[i]
-            fact.prefix = answers.prefix[i]
-            fact.origin_asn = origin_asn[i] or None
-            origins = answers.origins[i]
-            fact.origin_asns = list(origins) if origins else None
-        elif prefix_hits[i] is not None:
-            facts[i].reason = f"no route covers {texts[i]}; provider from {prefix_hits[i].via}"
+    for i in np.flatnonzero(usable & ~answers.matched).tolist():
+        if prefix_hits[i] is not None:
+            reason[i] = f"no route covers {texts[i]}; provider from {prefix_hits[i].via}"
         else:
-            facts[i].status = UNROUTED
-            facts[i].reason = (
+            status[i] = UNROUTED
+            reason[i] = (
                 f"no route covers {texts[i]} in {routing_tag}"
                 if routing_tag
                 else "no routing snapshot is catalogued (hostwatch data import)"
             )
     _add_countries(parsed, usable, facts, ref)
     _add_whois(parsed, texts, usable, facts, ref)
-    for i, hit in enumerate(prefix_hits):
-        if hit is not None and usable[i]:
-            facts[i].prefix_hit = hit
+    for i in np.flatnonzero(declared & usable).tolist():
+        facts.prefix_hit[i] = prefix_hits[i]
     for i, contact in enumerate(ctx.contacts.by_network(parsed)):
         if contact is not None and usable[i]:
-            facts[i].contact = contact
+            facts.contact[i] = contact
     return facts
 
 
-def _add_countries(
-    parsed: Any, usable: np.ndarray, facts: list[_Address], ref: ReferenceSet
-) -> None:
+def _add_countries(parsed: Any, usable: np.ndarray, facts: _Facts, ref: ReferenceSet) -> None:
     stats = ref.delegated
     if stats is None:
         return
@@ -227,11 +258,11 @@ def _add_countries(
             rows.tolist(), matches.found.tolist(), matches.country.tolist(), strict=True
         ):
             if found and cc and cc not in ("ZZ", ""):
-                facts[i].country, facts[i].country_source = str(cc).upper(), tag
+                facts.country[i], facts.country_source[i] = str(cc).upper(), tag
 
 
 def _add_whois(
-    parsed: Any, texts: list[str], usable: np.ndarray, facts: list[_Address], ref: ReferenceSet
+    parsed: Any, texts: list[str], usable: np.ndarray, facts: _Facts, ref: ReferenceSet
 ) -> None:
     tree = ref.whois
     if tree is None or not tree.network_count:
@@ -246,9 +277,9 @@ def _add_whois(
             chain = chains.get(network)
             if chain is None:
                 chain = chains[network] = tree.chain_at_v4(network)
-            facts[i].whois = chain
+            facts.whois[i] = chain
     for i in np.flatnonzero(usable & (parsed.family == FAMILY_V6)).tolist():
-        facts[i].whois = tree.chain(texts[i])
+        facts.whois[i] = tree.chain(texts[i])
 
 
 def attribute(
@@ -263,7 +294,7 @@ def attribute(
     facts = _describe_addresses(distinct, ctx)
     ctx.lookup_seconds += perf_counter() - started
 
-    asns = {f.origin_asn for f in facts if f.origin_asn}
+    asns = {asn for asn in facts.origin_asn if asn}
     infos = {asn: ref.asnames.get(asn) if ref.asnames is not None else None for asn in asns}
     names_tag = ref.tag("asnames", "as2org")
     aut_nums = _aut_nums(asns, ctx)
@@ -289,6 +320,9 @@ def attribute(
     blank = (None,) * 12
     plain_sources: dict[tuple, str] = {}
     stored = targets.stored_at or targets.at
+    f_status, f_reason, f_prefix, f_asn = facts.status, facts.reason, facts.prefix, facts.origin_asn
+    f_origins, f_country, f_whois = facts.origin_asns, facts.country, facts.whois
+    f_prefix_hit, f_contact, f_rdap = facts.prefix_hit, facts.contact, facts.rdap_contact
     for i, (url, notice, host, kind, ip, at, at_value) in enumerate(
         zip(targets.url_id, targets.notice_id, targets.host, targets.host_type, primary,
             targets.at, stored, strict=True)
@@ -320,44 +354,48 @@ def attribute(
                 )
             )
             continue
-        fact = facts[position[ip]]
-        statuses[fact.status] += 1
-        ips_json = _ips_json(ips[i], fact.status != NO_ADDRESS)
-        if fact.status in (NO_ADDRESS, BOGON):
+        k = position[ip]
+        status = f_status[k]
+        statuses[status] += 1
+        ips_json = _ips_json(ips[i], status != NO_ADDRESS)
+        if status in (NO_ADDRESS, BOGON):
             sources = encode(None, ip_origin[i], late)
             append(
-                (url, notice, at_value, computed_at, fact.status, fact.reason, host, ips_json, ip,
+                (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
                  *blank[:10], False, platform, sources)
             )  # fmt: skip
             continue
-        if fact.whois or fact.prefix_hit or fact.contact or fact.rdap_contact:
+        asn, country, whois = f_asn[k], f_country[k], f_whois[k]
+        prefix_hit, contact, rdap_contact = f_prefix_hit[k], f_contact[k], f_rdap[k]
+        if whois or prefix_hit or contact or rdap_contact:
             key = (
-                fact.origin_asn,
-                id(fact.whois) if fact.whois else None,
-                id(fact.prefix_hit),
-                id(fact.contact),
-                fact.country,
-                fact.rdap_contact,
+                asn,
+                id(whois) if whois else None,
+                id(prefix_hit),
+                id(contact),
+                country,
+                rdap_contact,
                 host if part else None,
             )
         else:  # most addresses: the network follows from the origin AS and country alone
-            key = (fact.origin_asn, fact.country, host if part else None)
+            key = (asn, country, host if part else None)
         network = networks.get(key)
         if network is None:
-            network = networks[key] = _network(fact, part, infos, aut_nums, ctx)
-        origins = fact.origin_asns
+            network = networks[key] = _network(facts.at(k), part, infos, aut_nums, ctx)
+        prefix = f_prefix[k]
         if late:
-            sources = encode(network.sources, ip_origin[i], late, routed=fact.prefix is not None)
+            sources = encode(network.sources, ip_origin[i], late, routed=prefix is not None)
         else:  # the common case: one JSON text per network and address origin, looked up here
-            sources_key = (id(network), ip_origin[i], fact.prefix is not None)
+            sources_key = (id(network), ip_origin[i], prefix is not None)
             sources = plain_sources.get(sources_key)
             if sources is None:
                 sources = plain_sources[sources_key] = encode(
-                    network.sources, ip_origin[i], (), routed=fact.prefix is not None
+                    network.sources, ip_origin[i], (), routed=prefix is not None
                 )
+        origins = f_origins[k]
         append(
-            (url, notice, at_value, computed_at, fact.status, fact.reason, host, ips_json, ip,
-             fact.prefix, fact.origin_asn,
+            (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
+             prefix, asn,
              f"[{origins[0]}]" if origins and len(origins) == 1 else asns_json(origins),
              *network.values, sources)
         )  # fmt: skip
@@ -454,37 +492,38 @@ def _link_aut_num_orgs(aut_nums: dict[int, Any], ctx: Context) -> None:
             ctx.builder.link_org(hit.provider_id, aut.org_id, f"aut-num AS{asn} org in {tag}")
 
 
-def _providers_for_unrouted_holders(facts: list[_Address], ctx: Context) -> None:
+def _providers_for_unrouted_holders(facts: _Facts, ctx: Context) -> None:
     """Space with a WHOIS holder but no origin AS is attributed to the holder's organisation."""
     orgs: dict[str, str | None] = {}
-    for fact in facts:
-        if fact.origin_asn or not fact.whois:
+    for asn, whois in zip(facts.origin_asn, facts.whois, strict=True):
+        if asn or not whois:
             continue
-        holder, _ = holder_and_reseller(fact.whois)
-        link = holder or fact.whois[-1]
+        holder, _ = holder_and_reseller(whois)
+        link = holder or whois[-1]
         if link.org_id:
             orgs.setdefault(link.org_id, link.org_name)
     if orgs:
         ctx.builder.for_orgs(orgs, f"automatic from WHOIS {ctx.reference.tag('rpsl')}")
 
 
-def _add_rdap(texts: list[str], facts: list[_Address], ctx: Context) -> None:
+def _add_rdap(texts: list[str], facts: _Facts, ctx: Context) -> None:
     """Ask RDAP, once per prefix, for an abuse contact where nothing better is known."""
     from hostwatch.net.rdap import RdapError
 
     asked: dict[str, str | None] = {}
-    for text, fact in zip(texts, facts, strict=True):
-        if fact.status not in (OK, UNROUTED) or fact.contact is not None:
+    for k, text in enumerate(texts):
+        if facts.status[k] not in (OK, UNROUTED) or facts.contact[k] is not None:
             continue
-        if fact.whois and fact.whois[0].abuse_mailbox:
+        whois = facts.whois[k]
+        if whois and whois[0].abuse_mailbox:
             continue
-        key = fact.prefix or text
+        key = facts.prefix[k] or text
         if key not in asked:
             try:
                 asked[key] = ctx.rdap.ip(text).abuse_contact  # type: ignore[union-attr]
             except RdapError:
                 asked[key] = None
-        fact.rdap_contact = asked[key]
+        facts.rdap_contact[k] = asked[key]
 
 
 def _network(
