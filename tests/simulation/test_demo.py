@@ -43,8 +43,11 @@ def test_attribution_went_through_dns_routing_and_whois(demo_out: Path) -> None:
     assert statuses.get("ok", 0) >= 55, statuses
     resellers = {r for (r,) in _rows(demo_out, "SELECT DISTINCT reseller FROM attributions")}
     providers = {
-        p for (p,) in _rows(demo_out,
-            "SELECT DISTINCT p.name FROM attributions a JOIN providers p ON p.id = a.provider_id")
+        p
+        for (p,) in _rows(
+            demo_out,
+            "SELECT DISTINCT p.name FROM attributions a JOIN providers p ON p.id = a.provider_id",
+        )
     }
     assert any(r and "ShadowVPS" in r for r in resellers), resellers
     assert "BulkServers NL" in providers, providers

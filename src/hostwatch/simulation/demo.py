@@ -154,7 +154,7 @@ def _replay(
     replay: Replay, settings: Settings, progress: Callable[[str, float], None] | None
 ) -> ReplaySummary:
     from hostwatch.ingest.pipeline import ingest_file
-    from hostwatch.takedown.checker.politeness import Politeness
+    from hostwatch.takedown.checker import CheckSession, Politeness
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
     from hostwatch.takedown.scheduler import next_due
     from hostwatch.takedown.send import Transport
@@ -176,20 +176,22 @@ def _replay(
     def ingest(path: Path) -> None:
         ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
 
-    def one_pass(clock: Clock) -> bool:
-        report = run_pass(
-            settings, clock, policy=policy, transport=transport, politeness=politeness
-        )
-        return report.delivered.sent > 0
+    with CheckSession(settings, politeness=politeness) as checks:
 
-    return replay.run(
-        one_pass,
-        ingest,
-        lambda: next_due(settings),
-        progress=(lambda share: progress("replaying the simulated year", share))
-        if progress
-        else None,
-    )
+        def one_pass(clock: Clock, fresh: bool) -> bool:
+            report = run_pass(
+                settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
+            )
+            return report.delivered.sent > 0
+
+        return replay.run(
+            one_pass,
+            ingest,
+            lambda: next_due(settings),
+            progress=(lambda share: progress("replaying the simulated year", share))
+            if progress
+            else None,
+        )
 
 
 def _report(

@@ -10,7 +10,7 @@ workflow actually sent, re-notices and escalations included.
 from __future__ import annotations
 
 import email
-import email.policy
+import email.utils
 import heapq
 import os
 import re
@@ -28,6 +28,23 @@ from hostwatch.simulation.servers import HostingState
 from hostwatch.simulation.world import Party, SimNotice, World, removal_delay
 
 URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def _read_message(data: bytes) -> tuple[datetime | None, list[str], str]:
+    """Date, recipients and plain-text body of a mail, as a provider's mail reader sees them.
+
+    Parsed with the legacy (compat32) policy: the modern one builds a header object per header,
+    which made reading the year's mail cost more than writing it.
+    """
+    message = email.message_from_bytes(data)
+    date = message["Date"]
+    sent_at = email.utils.parsedate_to_datetime(date) if date else None
+    recipients = [address for _, address in email.utils.getaddresses(message.get_all("To", []))]
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and part.get_content_disposition() is None:
+            payload = part.get_payload(decode=True)
+            return sent_at, recipients, payload.decode(part.get_content_charset() or "utf-8")
+    return sent_at, recipients, ""
 
 
 @dataclass(order=True)
@@ -143,14 +160,8 @@ class Replay:
         )
         for name in new:
             self._read.add(name)
-            path = Path(name)
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            sent_at = self.clock.now()
-            if message["Date"] is not None:
-                sent_at = message["Date"].datetime
-            recipients = [addr.addr_spec for addr in message["To"].addresses]
-            body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body is not None else ""
+            sent_at, recipients, text = _read_message(Path(name).read_bytes())
+            sent_at = sent_at or self.clock.now()
             self.summary.messages_read += 1
             for url in set(URL_IN_TEXT.findall(text)):
                 for recipient in recipients:
@@ -158,11 +169,13 @@ class Replay:
 
     # -- the loop -----------------------------------------------------------------------------
     # ``run_pass`` makes one workflow pass and says whether it delivered any message, so the
-    # providers read their mail only when there is new mail.
+    # providers read their mail only when there is new mail. Its second argument says whether
+    # the pass can find anything new to attribute: only notices bring that here, so only the
+    # first pass and the passes at arrivals need to look.
 
     def run(
         self,
-        run_pass: Callable[[Clock], bool],
+        run_pass: Callable[[Clock, bool], bool],
         ingest: Callable[[Path], object],
         next_due: Callable[[], datetime | None],
         progress: Callable[[float], None] | None = None,
@@ -201,7 +214,7 @@ class Replay:
                 feed = write_intelmq(arrived, self._feed_dir / f"{at:%Y%m%dT%H%M}.jsonl")
                 ingest(feed)
                 self.summary.notices += len(arrived)
-            delivered = run_pass(self.clock)
+            delivered = run_pass(self.clock, bool(arrived) or not self.summary.passes)
             self.summary.passes += 1
             if delivered:
                 self._read_mail()

@@ -162,8 +162,11 @@ def _item(session: Session, case: Case, kind: str) -> Item:
 def plan_messages(session: Session, settings: Settings, policy: Policy, now: datetime) -> list[int]:
     """Write one message intent per contact (and ladder level) for every due case; return ids."""
     groups: dict[tuple[int, int], list[tuple[Case, Target]]] = defaultdict(list)
+    due = _due_cases(session, now)
+    if not due:  # most passes: the contact book is not worth loading
+        return []
     book = ContactBook.load(session)
-    for case in _due_cases(session, now):
+    for case in due:
         rules = policy.rules_for(case.classification, case.country)
         target = choose_target(session, case, rules, now, book)
         if target is None:
@@ -212,6 +215,25 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
         created.append(message.id)
     session.flush()
     return created
+
+
+def waiting(session: Session, now: datetime) -> tuple[bool, bool]:
+    """Whether any case has a message due at ``now``, and whether any intent awaits delivery.
+
+    One unlocked read, so that a pass with nothing to send skips planning and delivery: a case
+    that a concurrent transaction is making due is missed here exactly as the locking query of
+    ``plan_messages`` would miss it (it only sees committed rows as due).
+    """
+    due = exists().where(
+        Case.state.in_(MESSAGE_STATES),
+        Case.held.is_(False),
+        Case.next_message_at.is_not(None),
+        Case.next_message_at <= now,
+    )
+    final = exists().where(Delivery.message_id == Message.id, Delivery.outcome.in_(FINAL))
+    pending = exists(select(Message.id).where(~final))
+    row = session.execute(select(due, pending)).one()
+    return bool(row[0]), bool(row[1])
 
 
 def pending_message_ids(session: Session) -> list[int]:

@@ -19,8 +19,11 @@ from hostwatch.clock import Clock
 from hostwatch.model.case import Case
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings
+from hostwatch.takedown.checker import CheckSession
+from hostwatch.takedown.notify import MESSAGE_STATES
 from hostwatch.takedown.policy import load_policy
 from hostwatch.takedown.send import Transport
+from hostwatch.takedown.verdicts import CHECK_STATES
 from hostwatch.takedown.workflow import PassReport, run_pass
 
 log = logging.getLogger(__name__)
@@ -33,11 +36,21 @@ def run_once(settings: Settings, clock: Clock, *, policy_path: Path | None = Non
 
 
 def next_due(settings: Settings) -> datetime | None:
-    """The earliest time any open case has a message or a check due."""
+    """The earliest time any open case has a message or a check due.
+
+    Only what a pass acts on counts: a message of a case in a message state, a check of a case
+    in a checked state (an offline-pending case keeps its re-notice time but gets no re-notice
+    until it is seen again), neither for a held case.
+    """
+    message = select(func.min(Case.next_message_at)).where(
+        Case.held.is_(False), Case.state.in_(MESSAGE_STATES)
+    )
+    check = select(func.min(Case.next_check_at)).where(
+        Case.held.is_(False), Case.state.in_(CHECK_STATES)
+    )
     with session_scope(settings.database_url) as session:
-        message = session.scalar(select(func.min(Case.next_message_at)).where(Case.held.is_(False)))
-        check = session.scalar(select(func.min(Case.next_check_at)).where(Case.held.is_(False)))
-    times = [t for t in (message, check) if t is not None]
+        row = session.execute(select(message.scalar_subquery(), check.scalar_subquery())).one()
+    times = [t for t in row if t is not None]
     return min(times) if times else None
 
 
@@ -54,13 +67,14 @@ def run_forever(
     migrate(settings.database_url)
     policy = load_policy(settings, policy_path)
     transport = Transport(settings)
-    while not should_stop():
-        report = run_pass(settings, clock, policy=policy, transport=transport)
-        if on_pass is not None:
-            on_pass(report)
-        due = next_due(settings)
-        wait = max_sleep
-        if due is not None:
-            wait = min(max_sleep, max(1.0, (due - clock.now()).total_seconds()))
-        log.info("next pass in %.0f s", wait)
-        time.sleep(wait)
+    with CheckSession(settings) as checks:  # one checker for all passes, not one per pass
+        while not should_stop():
+            report = run_pass(settings, clock, policy=policy, transport=transport, checks=checks)
+            if on_pass is not None:
+                on_pass(report)
+            due = next_due(settings)
+            wait = max_sleep
+            if due is not None:
+                wait = min(max_sleep, max(1.0, (due - clock.now()).total_seconds()))
+            log.info("next pass in %.0f s", wait)
+            time.sleep(wait)

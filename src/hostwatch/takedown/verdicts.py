@@ -95,8 +95,7 @@ def apply_check(
 ) -> Check:
     """Record one check of ``case`` and move the case as the evidence says."""
     check = check_row(case, result, now, worker)
-    session.add(check)
-    session.flush()
+    session.add(check)  # written with the next query or the commit: a batch is one INSERT
     interval = timedelta(hours=settings.check_interval_hours)
     spacing = timedelta(minutes=settings.offline_spacing_minutes)
     if result.outcome in INCONCLUSIVE:

@@ -100,7 +100,7 @@ def _check_case(app: procrastinate.App, case_id: int, now: str | None) -> int:
     instant = _now(now, settings)
     with session_scope(settings.database_url) as session:
         due = [row for row in due_for_check(session, instant) if row[0] == case_id]
-    done = check_cases(settings, policy, due, instant, worker=_Runtime.name)
+    done = check_cases(settings, policy, due, instant, worker=_Runtime.name).done
     with session_scope(settings.database_url) as session:
         renotice = session.scalar(
             select(Case.id).where(

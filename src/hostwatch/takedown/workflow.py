@@ -16,8 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from hostwatch.attribution.batch import attribute_pending
 from hostwatch.clock import Clock
@@ -26,8 +25,14 @@ from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
 from hostwatch.settings import Settings
 from hostwatch.takedown.cases import open_cases
-from hostwatch.takedown.checker import CheckResult, Politeness, run_checks
-from hostwatch.takedown.notify import Delivered, deliver_pending, plan_messages
+from hostwatch.takedown.checker import CheckResult, CheckSession, Politeness, run_checks
+from hostwatch.takedown.notify import (
+    MESSAGE_STATES,
+    Delivered,
+    deliver_pending,
+    plan_messages,
+    waiting,
+)
 from hostwatch.takedown.policy import Policy, load_policy
 from hostwatch.takedown.send import Transport
 from hostwatch.takedown.verdicts import CHECK_STATES, apply_check, due_for_check
@@ -55,15 +60,42 @@ def attribute_new(settings: Settings, clock: Clock) -> int:
 
 
 def send_due(
-    settings: Settings, policy: Policy, transport: Transport, now: datetime
+    settings: Settings,
+    policy: Policy,
+    transport: Transport,
+    now: datetime,
+    *,
+    deliver: bool = True,
 ) -> tuple[int, Delivered]:
-    """Plan the due messages (one transaction), then deliver every pending intent."""
+    """Plan the due messages (one transaction), then deliver every pending intent.
+
+    ``deliver=False`` delivers only when this call planned something: a pass's second round
+    (after the checks) has nothing else to send, since its first round at the same instant
+    delivered every intent and a retry waits for its backoff. Most passes have nothing due and
+    nothing pending; one read says so, and planning and delivery are skipped.
+    """
     with session_scope(settings.database_url) as session:
-        planned = plan_messages(session, settings, policy, now)
+        due, pending = waiting(session, now)
+        planned = plan_messages(session, settings, policy, now) if due else []
+    if not (planned or (deliver and pending)):
+        return len(planned), Delivered()
     delivered = deliver_pending(
         session_factory(settings.database_url), settings, policy, transport, now
     )
     return len(planned), delivered
+
+
+RECORD_BATCH = 200
+"""Check results recorded per transaction: one commit per result cost more than the check."""
+
+
+@dataclass
+class Checked:
+    """What ``check_cases`` did: verdicts applied, and whether one made a message due at once
+    (a reappeared URL, a case opened for a new hoster), which the pass then sends."""
+
+    done: int = 0
+    messages_due: bool = False
 
 
 def check_cases(
@@ -74,61 +106,92 @@ def check_cases(
     *,
     politeness: Politeness | None = None,
     worker: str | None = None,
-) -> int:
-    """Check each (case id, URL) and apply the verdict; each result in its own transaction.
+    checks: CheckSession | None = None,
+) -> Checked:
+    """Check each (case id, URL) and apply the verdicts, many results per transaction.
 
-    The check itself runs without any lock; the case row is locked only to record the result, and
-    a case that left the checked states meanwhile (held, closed) keeps its record but not a verdict.
-    A URL that answers from an address its attribution does not list may have moved to another
-    hoster: it is attributed anew at once, and a new party gets a case while the old one is held.
+    The check itself runs without any lock; the case rows are locked only to record the results
+    (a batch's cases in id order, the order plan_messages locks in, so two workers never wait on
+    each other crosswise), and a case that left the checked states meanwhile (held, closed)
+    keeps its record but not a verdict. A URL that answers from an address its attribution does
+    not list may have moved to another hoster: it is attributed anew at once, and a new party
+    gets a case while the old one is held. ``checks`` is an open session to check through
+    (a loop of passes keeps one); without it a checker is opened for this call.
     """
     by_url: dict[str, list[int]] = defaultdict(list)
     for case_id, url in due:
         by_url[url].append(case_id)
-    done = 0
+    checked = Checked()
     elsewhere: set[int] = set()
+    pending: list[CheckResult] = []
 
-    def record(result: CheckResult) -> None:
-        nonlocal done
+    def record() -> None:
+        results = {case_id: r for r in pending for case_id in by_url.get(r.url, ())}
+        pending.clear()
+        if not results:
+            return
         with session_scope(settings.database_url) as session:
-            for case_id in by_url.get(result.url, ()):
-                case = session.scalar(
-                    select(Case)
-                    .where(Case.id == case_id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
-                if case is None or case.held or case.state not in CHECK_STATES:
+            cases = session.scalars(
+                select(Case)
+                .where(Case.id.in_(results))
+                .order_by(Case.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).all()
+            # the verdicts look up each case's attribution: one query for the batch, not one each
+            wanted = {case.attribution_id for case in cases} - {None}
+            attributions = {
+                a.id: a
+                for a in session.scalars(select(Attribution).where(Attribution.id.in_(wanted)))
+            }
+            for case in cases:
+                if case.held or case.state not in CHECK_STATES:
                     continue
                 if case.next_check_at is None or case.next_check_at > now:
                     continue
-                if result.ip and _answers_elsewhere(session, case, result.ip):
+                result = results[case.id]
+                attribution = attributions.get(case.attribution_id or 0)
+                if result.ip and _answers_elsewhere(attribution, result.ip):
                     elsewhere.add(case.url_id)
                 rules = policy.rules_for(case.classification, case.country)
                 apply_check(
                     session, case, result, settings=settings, rules=rules, now=now, worker=worker
                 )
-                done += 1
+                checked.done += 1
+                if _message_due(case, now):
+                    checked.messages_due = True
+
+    def collect(result: CheckResult) -> None:
+        pending.append(result)
+        if len(pending) >= RECORD_BATCH:
+            record()
 
     if by_url:
-        run_checks(
-            list(by_url),
-            record,
-            settings,
-            clock=Clock.at(now),
-            politeness=politeness,
-        )
+        if checks is not None:
+            checks.run(list(by_url), collect, now=now)
+        else:
+            run_checks(list(by_url), collect, settings, clock=Clock.at(now), politeness=politeness)
+        record()
     if elsewhere:
         attribute_pending(
             settings, at=now, recompute=True, url_ids=elsewhere, progress=False, clock=Clock.at(now)
         )
         with session_scope(settings.database_url) as session:
             open_cases(session, now=now)
-    return done
+        checked.messages_due = True
+    return checked
 
 
-def _answers_elsewhere(session: Session, case: Case, address: str) -> bool:
-    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+def _message_due(case: Case, now: datetime) -> bool:
+    return (
+        not case.held
+        and case.state in MESSAGE_STATES
+        and case.next_message_at is not None
+        and case.next_message_at <= now
+    )
+
+
+def _answers_elsewhere(attribution: Attribution | None, address: str) -> bool:
     return bool(attribution and attribution.ips and address not in attribution.ips)
 
 
@@ -139,21 +202,34 @@ def run_pass(
     policy: Policy | None = None,
     transport: Transport | None = None,
     politeness: Politeness | None = None,
+    checks: CheckSession | None = None,
+    fresh: bool = True,
 ) -> PassReport:
-    """Do everything that is due at ``clock.now()``: one pass of ``hostwatch run --once``."""
+    """Do everything that is due at ``clock.now()``: one pass of ``hostwatch run --once``.
+
+    ``checks`` is an open CheckSession that a loop of passes shares (its politeness applies
+    then); without it, the pass opens a checker of its own with ``politeness``. ``fresh=False``
+    is for a caller that knows that no notice and no reference file came in since its previous
+    pass (a replay between arrivals): attribution and case opening would find nothing to do
+    and are skipped; everything due is done as always.
+    """
     now = clock.now()
     policy = policy or load_policy(settings)
     transport = transport or Transport(settings)
     report = PassReport(at=now)
-    report.attributed = attribute_new(settings, Clock.at(now))
-    with session_scope(settings.database_url) as session:
-        opened = open_cases(session, now=now)
-    report.opened, report.moved = opened.opened, opened.moved
+    if fresh:
+        report.attributed = attribute_new(settings, Clock.at(now))
+        with session_scope(settings.database_url) as session:
+            opened = open_cases(session, now=now)
+        report.opened, report.moved = opened.opened, opened.moved
     planned, delivered = send_due(settings, policy, transport, now)
     with session_scope(settings.database_url) as session:
         due = due_for_check(session, now)
-    report.checked = check_cases(settings, policy, due, now, politeness=politeness)
-    again, delivered_again = send_due(settings, policy, transport, now)
+    checked = check_cases(settings, policy, due, now, politeness=politeness, checks=checks)
+    report.checked = checked.done
+    again, delivered_again = 0, Delivered()
+    if checked.messages_due:
+        again, delivered_again = send_due(settings, policy, transport, now, deliver=False)
     report.planned = planned + again
     report.delivered = Delivered(
         delivered.sent + delivered_again.sent,
@@ -161,6 +237,6 @@ def run_pass(
         delivered.failed + delivered_again.failed,
     )
     with session_scope(settings.database_url) as session:
-        for state in session.scalars(select(Case.state)):
-            report.states[state] = report.states.get(state, 0) + 1
+        counts = session.execute(select(Case.state, func.count()).group_by(Case.state))
+        report.states = {state: count for state, count in counts}
     return report

@@ -15,6 +15,7 @@ from hostwatch.takedown.checker import (
     Checker,
     CheckResult,
     CheckRunner,
+    CheckSession,
     Outcome,
     Politeness,
     run_checks,
@@ -163,3 +164,31 @@ def test_blocking_run_checks_uses_settings_and_calls_back_per_result(
     assert by_url[f"http://127.0.0.1:{threaded_server}/x"].status == 404
     assert by_url["http://10.0.0.1/"].outcome is Outcome.BLOCKED
     assert all(result.checked_at >= datetime(2024, 3, 1, tzinfo=UTC) for result in results)
+
+
+def test_a_check_session_serves_pass_after_pass_each_at_its_own_instant(
+    threaded_server: int, scripted_dns: ScriptedDns
+) -> None:
+    scripted_dns.script("site.test", ["127.0.0.1"])
+    settings = Settings(
+        allow_networks="127.0.0.0/8",
+        resolver=scripted_dns.address,
+        now=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    first, second = datetime(2024, 3, 1, 9, tzinfo=UTC), datetime(2024, 3, 2, 9, tzinfo=UTC)
+    present, absent = (
+        f"http://site.test:{threaded_server}/u/1",
+        f"http://site.test:{threaded_server}/x",
+    )
+    one: list[CheckResult] = []
+    two: list[CheckResult] = []
+    with CheckSession(settings, politeness=FREE) as session:
+        assert session.run([present, absent], one.append, now=first) == 2
+        assert session.run([present, "http://10.0.0.1/"], two.append, now=second) == 2
+    assert {r.url: r.status for r in one} == {present: 200, absent: 404}
+    assert {r.url: r.outcome for r in two} == {
+        present: Outcome.ONLINE,
+        "http://10.0.0.1/": Outcome.BLOCKED,
+    }
+    assert {r.checked_at for r in one} == {first}
+    assert {r.checked_at for r in two} == {second}

@@ -6,16 +6,19 @@ from datetime import timedelta
 
 import pytest
 from ntd_servers import T0, Site, read_outbox, seed_notice
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hostwatch.clock import Clock
 from hostwatch.model.case import Case
+from hostwatch.model.check import Check
 from hostwatch.model.db import session_scope
 from hostwatch.model.party import Contact
+from hostwatch.model.url import Url
 from hostwatch.settings import Settings, configure
-from hostwatch.takedown.checker import Politeness
+from hostwatch.takedown import workflow
+from hostwatch.takedown.checker import CheckSession, Politeness
 from hostwatch.takedown.contacts import ContactSpec, add_contact, import_automatic
-from hostwatch.takedown.scheduler import run_forever
+from hostwatch.takedown.scheduler import next_due, run_forever
 from hostwatch.takedown.workflow import run_pass
 
 POLITE = Politeness(per_host=8, min_interval=0)
@@ -104,3 +107,56 @@ def test_long_running_loop_makes_passes_until_stopped(
     )
     assert [r.delivered.sent for r in reports] == [1, 0]
     assert reports[0].checked == 1
+
+
+def test_passes_sharing_a_check_session_record_every_verdict_in_batches(
+    local: Settings, web: tuple[Site, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, base = web
+    monkeypatch.setattr(workflow, "RECORD_BATCH", 2)  # five results: batches of 2, 2 and 1
+    with session_scope(local.database_url) as session:
+        hoster = add_contact(
+            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+        )
+        for n in range(5):
+            site.status[f"/p{n}"] = 200 if n < 2 else 404
+            seed_notice(session, f"{base}/p{n}", received_at=T0, provider_id=hoster.provider_id)
+    clock = Clock.at(T0)
+    checked = []
+    with CheckSession(local, politeness=POLITE) as checks:
+        for step in range(3):
+            clock.set(T0 + timedelta(hours=step))
+            checked.append(run_pass(local, clock, checks=checks).checked)
+    with session_scope(local.database_url) as session:
+        states = {
+            url: state
+            for url, state in session.execute(
+                select(Url.url, Case.state).join(Url, Url.id == Case.url_id)
+            )
+        }
+        checks_made = session.scalar(select(func.count()).select_from(Check))
+    # the online URLs are due again only after the check interval, the offline ones at once
+    assert checked == [5, 3, 3]
+    assert states == {f"{base}/p{n}": "reachable" if n < 2 else "removed" for n in range(5)}
+    assert checks_made == len(site.requests) == 11
+
+
+def test_next_due_counts_only_what_a_pass_would_act_on(local: Settings) -> None:
+    with session_scope(local.database_url) as session:
+        hoster = add_contact(
+            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+        )
+        for n in range(3):
+            seed_notice(
+                session, f"http://127.0.0.1/p{n}", received_at=T0, provider_id=hoster.provider_id
+            )
+    run_pass(local, Clock.at(T0), politeness=POLITE)  # opens the three cases
+    with session_scope(local.database_url) as session:
+        pending, held, watched = session.scalars(select(Case).order_by(Case.id)).all()
+        # offline-pending keeps its re-notice time, but no pass re-notices it in that state
+        pending.state, pending.next_message_at = "offline-pending", T0 + timedelta(hours=1)
+        pending.next_check_at = T0 + timedelta(hours=5)
+        held.held, held.next_message_at = True, T0 + timedelta(hours=2)
+        held.next_check_at = T0 + timedelta(hours=2)
+        watched.next_message_at, watched.next_check_at = None, T0 + timedelta(hours=4)
+    assert next_due(local) == T0 + timedelta(hours=4)

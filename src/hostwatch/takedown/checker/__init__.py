@@ -2,14 +2,21 @@
 
 Entry points: ``open_checker`` (a Checker from settings, used as ``async with``),
 ``Checker.check`` for one URL, ``CheckRunner.stream`` for many, ``run_checks`` for blocking
-callers. Results are ``CheckResult`` records with an ``Outcome``.
+callers, ``CheckSession`` for blocking callers that make pass after pass. Results are
+``CheckResult`` records with an ``Outcome``.
 """
 
 from hostwatch.takedown.checker.client import Checker, CheckOptions, Timeouts
 from hostwatch.takedown.checker.policy import AddressPolicy, BlockedAddress
 from hostwatch.takedown.checker.politeness import Politeness
 from hostwatch.takedown.checker.result import CheckResult, Hop, Outcome, Timing
-from hostwatch.takedown.checker.runner import CheckRequest, CheckRunner, open_checker, run_checks
+from hostwatch.takedown.checker.runner import (
+    CheckRequest,
+    CheckRunner,
+    CheckSession,
+    open_checker,
+    run_checks,
+)
 
 __all__ = [
     "AddressPolicy",
@@ -18,6 +25,7 @@ __all__ = [
     "CheckRequest",
     "CheckResult",
     "CheckRunner",
+    "CheckSession",
     "Checker",
     "Hop",
     "Outcome",

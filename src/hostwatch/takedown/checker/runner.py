@@ -9,8 +9,9 @@ pulled lazily from the iterable given, so a generator over a database cursor wor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sized
 from contextlib import suppress
+from datetime import datetime
 
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient
@@ -92,7 +93,11 @@ class CheckRunner:
                     worker.cancel()
             await queue.put(_END)
 
-        workers = [asyncio.create_task(work()) for _ in range(self.concurrency)]
+        # a pass of three checks needs three workers, not a hundred idle tasks
+        count = self.concurrency
+        if isinstance(requests, Sized):
+            count = max(1, min(count, len(requests)))
+        workers = [asyncio.create_task(work()) for _ in range(count)]
         finisher = asyncio.create_task(finish(workers))
         try:
             while (item := await queue.get()) is not _END:
@@ -105,6 +110,86 @@ class CheckRunner:
                 task.cancel()
             with suppress(asyncio.CancelledError):
                 await asyncio.gather(*workers, finisher, return_exceptions=True)
+
+
+async def _drain(
+    runner: CheckRunner,
+    requests: Iterable[CheckRequest],
+    on_result: Callable[[CheckResult], None],
+) -> int:
+    count = 0
+    async for result in runner.stream(requests):
+        on_result(result)
+        count += 1
+    return count
+
+
+class CheckSession:
+    """Blocking checks for many passes through one event loop and one open Checker.
+
+    Opening an event loop, an HTTP session and DNS sockets costs more than the few checks of a
+    typical pass; a process that makes pass after pass (``hostwatch run``, a replay) keeps one
+    session open instead. Every ``run`` is stamped with its pass's instant: the session's clock is
+    pinned to it, as a one-shot ``run_checks`` with ``Clock.at(now)`` would be. Per-host
+    politeness spans the runs, so a host is spaced out across passes too. Not thread-safe: one
+    session per thread.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        options: CheckOptions | None = None,
+        concurrency: int = 100,
+        politeness: Politeness | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.concurrency = concurrency
+        self.politeness = politeness
+        self.clock = Clock.at(settings.clock().now())
+        self._loop = asyncio.Runner()
+        self._checker: Checker | None = None
+        self._runner: CheckRunner | None = None
+
+    def run(
+        self,
+        requests: Iterable[CheckRequest],
+        on_result: Callable[[CheckResult], None],
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Check every request, calling ``on_result`` for each; returns the number made."""
+        if now is not None:
+            self.clock.set(now)
+        return self._loop.run(self._run(requests, on_result))
+
+    async def _run(
+        self, requests: Iterable[CheckRequest], on_result: Callable[[CheckResult], None]
+    ) -> int:
+        if self._runner is None:
+            checker = open_checker(self.settings, self.clock, self.options)
+            await checker.__aenter__()
+            self._checker = checker
+            self._runner = CheckRunner(
+                checker, concurrency=self.concurrency, politeness=self.politeness
+            )
+        return await _drain(self._runner, requests, on_result)
+
+    def close(self) -> None:
+        """Close the checker's connections and sockets, then the event loop."""
+        try:
+            if self._checker is not None:
+                self._loop.run(self._checker.__aexit__(None, None, None))
+        finally:
+            self._checker = self._runner = None
+            self._loop.close()
+
+    def __enter__(self) -> CheckSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def run_checks(
@@ -120,12 +205,8 @@ def run_checks(
     """Blocking form for callers outside an event loop; returns the number of checks made."""
 
     async def main() -> int:
-        count = 0
         async with open_checker(settings, clock, options) as checker:
             runner = CheckRunner(checker, concurrency=concurrency, politeness=politeness)
-            async for result in runner.stream(requests):
-                on_result(result)
-                count += 1
-        return count
+            return await _drain(runner, requests, on_result)
 
     return asyncio.run(main())
