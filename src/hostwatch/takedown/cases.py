@@ -106,8 +106,11 @@ def open_cases(session: Session, *, now: datetime) -> Opened:
     "moved" and is held for an analyst; the new party gets a case of its own.
     """
     opened = moved = 0
+    attributions = _latest_attributions(session)
+    if not attributions:  # most passes: nothing new, and no contact book to load
+        return Opened(0, 0)
     book = ContactBook.load(session)
-    for attribution in _latest_attributions(session):
+    for attribution in attributions:
         url = session.get(Url, attribution.url_id)
         if url is None:
             continue
