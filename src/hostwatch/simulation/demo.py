@@ -160,12 +160,15 @@ def _replay(
     from hostwatch.takedown.send import Transport
     from hostwatch.takedown.workflow import run_pass
 
-    # The shipped policy, but removed URLs are watched daily for two weeks (not every check
-    # interval for a month): the simulated year then needs a tenth of the checks.
+    # The shipped policy, but removed URLs are watched daily for a week (not every check
+    # interval for a month), and URLs still up after a week are checked daily: the simulated
+    # year then needs a fraction of the checks, most of which were watching removed URLs.
     demo_policy = settings.state_dir / "demo-policy.toml"
     demo_policy.write_text(
         DEFAULT_POLICY.read_text().replace(
-            "[default]\nwatch_days = 30", "[default]\nwatch_days = 14\nwatch_hours = 24"
+            "[default]\nwatch_days = 30",
+            "[default]\nwatch_days = 7\nwatch_hours = 24\n"
+            "long_lived_days = 7\nlong_lived_check_hours = 24",
         )
     )
     policy = load_policy(settings, demo_policy)

@@ -78,10 +78,24 @@ class Rules:
     watch_days: float = 30.0
     watch_hours: float = 6.0
     window: Window | None = None
+    long_lived_days: float | None = None
+    long_lived_check_hours: float | None = None
 
     @property
     def renotice(self) -> timedelta:
         return timedelta(hours=self.renotice_hours)
+
+    def check_interval(
+        self, base: timedelta, opened_at: datetime | None, now: datetime
+    ) -> timedelta:
+        """Hours between checks of a URL still up: ``base``, or the slower pace the policy sets
+        for cases open longer than ``long_lived_days`` (a URL up for weeks needs no check every
+        few hours to date its removal to the day)."""
+        if self.long_lived_days is None or self.long_lived_check_hours is None or not opened_at:
+            return base
+        if now - opened_at < timedelta(days=self.long_lived_days):
+            return base
+        return max(base, timedelta(hours=self.long_lived_check_hours))
 
     def steps_reached(self, intervals: int) -> list[tuple[int, Step]]:
         """The ladder levels reached after ``intervals``, highest first."""
@@ -151,7 +165,21 @@ def _rules(data: dict[str, Any], renotice_hours: float, check_hours: float, sour
         watch_days=float(data.get("watch_days", 30)),
         watch_hours=float(data.get("watch_hours", check_hours)),
         window=_window(window, f"{source}: window") if window else None,
+        long_lived_days=_positive(data, "long_lived_days", source),
+        long_lived_check_hours=_positive(data, "long_lived_check_hours", source),
     )
+
+
+def _positive(data: dict[str, Any], key: str, source: str) -> float | None:
+    if key not in data:
+        return None
+    try:
+        value = float(data[key])
+    except (TypeError, ValueError):
+        value = -1.0
+    if value <= 0:
+        raise PolicyError(f"{source}: {key} must be a positive number, not {data[key]!r}")
+    return value
 
 
 def load_policy(settings: Settings, path: Path | None = None) -> Policy:

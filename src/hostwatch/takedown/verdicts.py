@@ -96,7 +96,9 @@ def apply_check(
     """Record one check of ``case`` and move the case as the evidence says."""
     check = check_row(case, result, now, worker)
     session.add(check)  # written with the next query or the commit: a batch is one INSERT
-    interval = timedelta(hours=settings.check_interval_hours)
+    interval = rules.check_interval(
+        timedelta(hours=settings.check_interval_hours), case.opened_at, now
+    )
     spacing = timedelta(minutes=settings.offline_spacing_minutes)
     if result.outcome in INCONCLUSIVE:
         case.next_check_at = now + interval

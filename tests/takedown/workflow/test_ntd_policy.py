@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,37 @@ def test_a_check_answering_from_another_hosters_network_holds_the_case(local: Se
         case = session.scalar(select(Case))
         assert (case.state, case.held) == ("moved", True)
         assert "127.0.2.1" in (case.hold_reason or "") and "New" in (case.hold_reason or "")
+
+
+def test_long_lived_urls_are_checked_at_the_slower_pace(
+    local: Settings, web: tuple[Site, str], tmp_path: Path
+) -> None:
+    from hostwatch.model.check import Check
+
+    site, base = web
+    site.status["/stays"] = 200
+    policy = tmp_path / "slow.toml"
+    policy.write_text("[default]\nlong_lived_days = 2\nlong_lived_check_hours = 24\n")
+    with session_scope(local.database_url) as session:
+        hoster = add_contact(
+            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+        )
+        seed_notice(session, f"{base}/stays", received_at=T0, provider_id=hoster.provider_id)
+    _passes(local, [T0 + timedelta(hours=h) for h in range(0, 24 * 5)], policy)
+    with session_scope(local.database_url) as session:
+        checked = list(session.scalars(select(Check.checked_at).order_by(Check.checked_at)))
+    gaps = {(b - a) for a, b in pairwise(checked)}
+    assert checked[0] == T0
+    early = [t for t in checked if t - T0 < timedelta(days=2)]
+    assert len(early) == 8  # every 6 hours while the case is young
+    assert [t - T0 for t in checked if t - T0 >= timedelta(days=2)] == [
+        timedelta(days=2), timedelta(days=3), timedelta(days=4)
+    ]  # fmt: skip
+    assert gaps <= {timedelta(hours=6), timedelta(hours=24)}
+
+
+def test_long_lived_keys_must_be_positive(local: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "neg.toml"
+    bad.write_text("[default]\nlong_lived_days = -1\nlong_lived_check_hours = 24\n")
+    with pytest.raises(PolicyError, match=r"neg\.toml.*long_lived_days"):
+        load_policy(local, bad)
