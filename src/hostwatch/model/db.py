@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,9 +75,8 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    session = session_factory(url)()
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit ``session`` on success, roll it back on any error, close it either way."""
     try:
         yield session
         session.commit()
@@ -86,6 +85,11 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def session_scope(url: str) -> AbstractContextManager[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    return unit_of_work(session_factory(url)())
 
 
 @contextmanager
@@ -114,13 +118,8 @@ def trusted_connection(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def trusted_session_scope(url: str) -> Iterator[Session]:
     """:func:`session_scope` on a :func:`trusted_connection`: commit on success, else roll back."""
-    with trusted_connection(engine_for(url)) as connection:
-        session = Session(bind=connection, expire_on_commit=False)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    with (
+        trusted_connection(engine_for(url)) as connection,
+        unit_of_work(Session(bind=connection, expire_on_commit=False)) as session,
+    ):
+        yield session

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from hostwatch.clock import Clock
+from hostwatch.model.db import unit_of_work
 from hostwatch.settings import Settings
 from hostwatch.web.auth import AuthError, Principal, authenticate
 
@@ -42,15 +43,8 @@ async def db(request: Request) -> AsyncIterator[Session]:
     of requests deadlocks with every thread waiting for a connection (FastAPI's sync-dependency
     trap).
     """
-    session = request.app.state.service.sessions()
-    try:
+    with unit_of_work(request.app.state.service.sessions()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _authenticate(svc: Service, token: str) -> Principal:
