@@ -27,6 +27,7 @@ def test_checks_are_back_on_for_every_later_session(sqlite_url: str) -> None:
             session.add(dangling_notice("ordinary"))
     with engine_for(sqlite_url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
 
 
 def test_postgres_keeps_checking(pg_url: str) -> None:

@@ -39,10 +39,6 @@ from hostwatch.model.bulk_insert import BulkInsert
 from hostwatch.model.db import engine_for, trusted_connection
 
 SQLITE_CACHE_KIB = 65536
-# WAL pages before a batch's commit checkpoints (SQLite's default is 1,000, 4 MB): checkpointing
-# every few MB during a load rewrote the same index pages again and again, a fifth of its time.
-BULK_WAL_PAGES = 65536
-DEFAULT_WAL_PAGES = 1000
 # From this size on, reading happens in a second process: below it, starting one costs more
 # than it saves. Compressed files count several times their size.
 PARALLEL_FROM_BYTES = 8 << 20
@@ -195,24 +191,15 @@ class _BatchWriter:
     def write(self, batch: Batch) -> None:
         # The URLs of a batch go in before the notices naming them, and the run exists: the
         # foreign keys hold by construction (see trusted_connection).
-        with trusted_connection(self.engine) as conn:
-            sqlite = self.engine.dialect.name == "sqlite"
-            if sqlite:
+        with trusted_connection(self.engine) as conn, conn.begin():
+            if self.engine.dialect.name == "sqlite":
                 # Random keys (digests, content-addressed ids) touch index pages all over the
                 # file; a larger page cache keeps more of them in memory while ingesting.
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BULK_WAL_PAGES}")
-                conn.commit()
-            try:
-                with conn.begin():
-                    self.url_insert.run(conn, batch.urls)
-                    self.notice_insert.run(conn, batch.notices)
-                    if batch.listings:
-                        self._write_listings(conn, batch.listings)
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={DEFAULT_WAL_PAGES}")
-                    conn.commit()
+            self.url_insert.run(conn, batch.urls)
+            self.notice_insert.run(conn, batch.notices)
+            if batch.listings:
+                self._write_listings(conn, batch.listings)
 
     def _write_listings(self, conn: Connection, listings: dict[str, Listing]) -> None:
         new = conn.execute(
