@@ -25,3 +25,23 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def urlhaus_history(shared_data: Path, tmp_path: Path) -> Callable[[int], Path]:
+    """urlhaus_history(n) -> the first n rows of the real URLhaus lifetime history, as a file
+    next to its snapshot table (the reader finds the table by its name)."""
+    import itertools
+
+    (source,) = shared_data.glob("11_*/urlhaus_filter_online_intervals.csv.gz")
+    (snapshots,) = shared_data.glob("11_*/urlhaus_filter_snapshots.csv.gz")
+
+    def sample(rows: int) -> Path:
+        with gzip.open(source, "rt") as handle:
+            head = "".join(itertools.islice(handle, rows + 1))
+        path = tmp_path / "urlhaus_filter_online_intervals.csv"
+        path.write_text(head)
+        (tmp_path / snapshots.name).write_bytes(snapshots.read_bytes())
+        return path
+
+    return sample

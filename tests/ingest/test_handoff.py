@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,17 +81,11 @@ def test_both_ways_write_the_same(
 
 
 def test_parallel_and_in_process_agree_on_a_history_feed(
-    sqlite_url: str, shared_data: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    sqlite_url: str,
+    urlhaus_history: Callable[[int], Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    import gzip
-
-    (source,) = shared_data.glob("11_*/urlhaus_filter_online_intervals.csv.gz")
-    (snapshots,) = shared_data.glob("11_*/urlhaus_filter_snapshots.csv.gz")
-    with gzip.open(source, "rt") as handle:
-        head = "".join(itertools.islice(handle, 2001))
-    sample = tmp_path / "urlhaus_filter_online_intervals.csv"
-    sample.write_text(head)
-    (tmp_path / snapshots.name).write_bytes(snapshots.read_bytes())
+    sample = urlhaus_history(2000)
     other = tmp_path_factory.mktemp("other") / "second.db"
     second_url = f"sqlite:///{other}"
     from hostwatch.model.db import migrate

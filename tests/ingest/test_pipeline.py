@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -71,17 +70,9 @@ def test_notice_identity_without_reference(db_url: str, write_file: Callable[...
 
 
 def test_history_formats_write_listings_once(
-    db_url: str, shared_data: Path, tmp_path: Path
+    db_url: str, urlhaus_history: Callable[[int], Path]
 ) -> None:
-    (source,) = shared_data.glob("11_*/urlhaus_filter_online_intervals.csv.gz")
-    (snapshots,) = shared_data.glob("11_*/urlhaus_filter_snapshots.csv.gz")
-    import gzip
-
-    with gzip.open(source, "rt") as handle:
-        head = "".join(itertools.islice(handle, 3001))
-    sample = tmp_path / "urlhaus_filter_online_intervals.csv"
-    sample.write_text(head)
-    (tmp_path / snapshots.name).write_bytes(snapshots.read_bytes())
+    sample = urlhaus_history(3000)
     report = ingest_file(sample, db_url, clock=CLOCK)
     assert (report.format, report.accepted, report.rejected) == ("urlhaus-intervals", 3000, 0)
     assert report.observations == count(db_url, Observation) > 6000

@@ -138,15 +138,20 @@ def threaded_server() -> Iterator[int]:
     server.server_close()
 
 
-def test_blocking_run_checks_uses_settings_and_calls_back_per_result(
-    threaded_server: int, scripted_dns: ScriptedDns
-) -> None:
+def site_settings(scripted_dns: ScriptedDns) -> Settings:
+    """Settings whose resolver knows site.test (at 127.0.0.1) and whose clock is pinned."""
     scripted_dns.script("site.test", ["127.0.0.1"])
-    settings = Settings(
+    return Settings(
         allow_networks="127.0.0.0/8",
         resolver=scripted_dns.address,
         now=datetime(2024, 3, 1, tzinfo=UTC),
     )
+
+
+def test_blocking_run_checks_uses_settings_and_calls_back_per_result(
+    threaded_server: int, scripted_dns: ScriptedDns
+) -> None:
+    settings = site_settings(scripted_dns)
     results: list[CheckResult] = []
     count = run_checks(
         [
@@ -169,12 +174,7 @@ def test_blocking_run_checks_uses_settings_and_calls_back_per_result(
 def test_a_check_session_serves_pass_after_pass_each_at_its_own_instant(
     threaded_server: int, scripted_dns: ScriptedDns
 ) -> None:
-    scripted_dns.script("site.test", ["127.0.0.1"])
-    settings = Settings(
-        allow_networks="127.0.0.0/8",
-        resolver=scripted_dns.address,
-        now=datetime(2024, 3, 1, tzinfo=UTC),
-    )
+    settings = site_settings(scripted_dns)
     first, second = datetime(2024, 3, 1, 9, tzinfo=UTC), datetime(2024, 3, 2, 9, tzinfo=UTC)
     present, absent = (
         f"http://site.test:{threaded_server}/u/1",
