@@ -134,29 +134,23 @@ def parse_addresses(texts: Sequence[str]) -> AddressArray:
         return AddressArray(family, v4, v6, [])
     if not isinstance(texts, list):
         texts = list(texts)
-    first = texts[0]
-    if isinstance(first, str) and ":" in first:
-        pairs, ok6 = parse_ipv6_texts(texts)
-        if ok6.all():
-            return AddressArray(np.full(n, FAMILY_V6, np.uint8), v4, pairs, [])
-        family[ok6] = FAMILY_V6
-        v6[ok6] = pairs[ok6]
-        rest = np.flatnonzero(~ok6)
-        values, ok4 = parse_ipv4_texts([texts[i] for i in rest.tolist()])
-        family[rest[ok4]] = FAMILY_V4
-        v4[rest[ok4]] = values[ok4]
-        bad = rest[~ok4]
-    else:
-        values, ok4 = parse_ipv4_texts(texts)
-        if ok4.all():
-            return AddressArray(np.full(n, FAMILY_V4, np.uint8), values, v6, [])
-        family[ok4] = FAMILY_V4
-        v4[ok4] = values[ok4]
-        rest = np.flatnonzero(~ok4)
-        pairs, ok6 = parse_ipv6_texts([texts[i] for i in rest.tolist()])
-        family[rest[ok6]] = FAMILY_V6
-        v6[rest[ok6]] = pairs[ok6]
-        bad = rest[~ok6]
+    # The family of the first text is tried first for all; the other takes what it refused.
+    readers = [(FAMILY_V4, parse_ipv4_texts), (FAMILY_V6, parse_ipv6_texts)]
+    if isinstance(texts[0], str) and ":" in texts[0]:
+        readers.reverse()
+    rows = np.arange(n)
+    for kind, read in readers:
+        values, ok = read(texts if rows.size == n else [texts[i] for i in rows.tolist()])
+        if rows.size == n and ok.all():  # the common case: one family, no copies
+            if kind == FAMILY_V4:
+                return AddressArray(np.full(n, kind, np.uint8), values, v6, [])
+            return AddressArray(np.full(n, kind, np.uint8), v4, values, [])
+        (v4 if kind == FAMILY_V4 else v6)[rows[ok]] = values[ok]
+        family[rows[ok]] = kind
+        rows = rows[~ok]
+        if not rows.size:
+            break
+    bad = rows
     malformed = [(int(i), _as_str(texts[i])) for i in bad.tolist()]
     return AddressArray(family, v4, v6, malformed)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from hostwatch.cli.measure_window import period_and_sizes
 from hostwatch.settings import get_settings
 
 
@@ -60,18 +61,11 @@ def metrics(
     """Compute one measure from the database and print or write it."""
     import json
 
-    from hostwatch.metrics.address_space import size_denominators
     from hostwatch.metrics.frame import load_frame
-    from hostwatch.metrics.period import parse_period, period_between
     from hostwatch.metrics.tables import measure as compute
 
     settings = get_settings()
-    now = settings.clock().now()
-    try:
-        chosen = parse_period(period) if period else period_between(None, None)
-        size_map = size_denominators(settings.database_url, sizes, min(chosen.end, now))
-    except (ValueError, OSError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    chosen, size_map = period_and_sizes(settings, period, sizes)
     frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
     try:
         result = compute(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hostwatch.cli.measure_window import period_and_sizes
 from hostwatch.settings import get_settings
 
 
@@ -37,18 +38,11 @@ def report(
     """Write the monitor report for a period from the database."""
     from rich.console import Console
 
-    from hostwatch.metrics.address_space import size_denominators
-    from hostwatch.metrics.period import parse_period, period_between
     from hostwatch.report.build import ReportOptions
     from hostwatch.report.source import report_from_database
 
     settings = get_settings()
-    now = settings.clock().now()
-    try:
-        chosen = parse_period(period) if period else period_between(None, None)
-        size_map = size_denominators(settings.database_url, sizes, min(chosen.end, now))
-    except (ValueError, OSError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    chosen, size_map = period_and_sizes(settings, period, sizes)
     options = ReportOptions(
         country=country or settings.country,
         sizes=size_map,
