@@ -26,6 +26,20 @@ from hostwatch.model.url import Url, url_id
 from hostwatch.settings import Settings, configure
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+# The escalation the in-process scenario and the worker scenario both run: hoster at once, the
+# upstream after two re-notice intervals, the police after three.
+LADDER = """
+[[default.ladder]]
+role = "hoster"
+after_intervals = 0
+[[default.ladder]]
+role = "upstream"
+after_intervals = 2
+[[default.ladder]]
+role = "authority"
+after_intervals = 3
+"""
+HOSTER, UPSTREAM, POLICE = "abuse@hoster.test", "noc@upstream.test", "ntd@police.test"
 
 
 class Site:

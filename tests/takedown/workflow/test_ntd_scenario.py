@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from ntd_servers import T0, Inbox, Site, seed_notice
+from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_notice
 from sqlalchemy import select
 
 from hostwatch.clock import Clock
@@ -27,23 +27,7 @@ from hostwatch.takedown.policy import load_policy
 from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.workflow import run_pass
 
-POLICY = """
-[default]
-watch_days = 30
-watch_hours = 24
-[[default.ladder]]
-role = "hoster"
-after_intervals = 0
-[[default.ladder]]
-role = "upstream"
-after_intervals = 2
-[[default.ladder]]
-role = "authority"
-after_intervals = 3
-"""
-HOSTER = "abuse@hoster.test"
-UPSTREAM = "noc@upstream.test"
-POLICE = "ntd@police.test"
+POLICY = "[default]\nwatch_days = 30\nwatch_hours = 24\n" + LADDER
 
 
 def _timeline(site: Site, hour: float) -> None:

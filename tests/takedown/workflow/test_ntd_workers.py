@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from ntd_servers import T0, Inbox, Site, seed_notice
+from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_notice
 from sqlalchemy import func, select
 
 from hostwatch.model.audit import verify_chain
@@ -33,18 +33,7 @@ from hostwatch.takedown.worker import conninfo, defer_tick, ensure_schema, open_
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-POLICY = """
-[[default.ladder]]
-role = "hoster"
-after_intervals = 0
-[[default.ladder]]
-role = "upstream"
-after_intervals = 2
-[[default.ladder]]
-role = "authority"
-after_intervals = 3
-"""
-HOSTER, UPSTREAM, POLICE = "abuse@hoster.test", "noc@upstream.test", "ntd@police.test"
+
 HOSTWATCH = Path(sys.executable).with_name("hostwatch")
 
 
@@ -96,7 +85,7 @@ class Workers:
 @pytest.fixture
 def workers(pg_url: str, smtp: tuple[Inbox, str], tmp_path: Path) -> Iterator[Workers]:
     policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
+    policy.write_text(LADDER)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
