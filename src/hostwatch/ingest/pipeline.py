@@ -5,8 +5,9 @@ content-addressed id, and both are inserted with ``ON CONFLICT DO NOTHING`` in b
 can be ingested twice (or two workers can race) without duplicates and without reading back what
 exists. Feed listings that come with history formats are written only for notices this run
 inserted, which keeps them idempotent too. Large files are read in a second process
-(:mod:`hostwatch.ingest.handoff`) while this one inserts, and on SQLite load without the
-non-unique indexes, built once at the end (:mod:`hostwatch.model.bulk_indexes`).
+(:mod:`hostwatch.ingest.handoff`), or in parts by several (:mod:`hostwatch.ingest.parts`), while
+this one inserts. On SQLite, intakes take turns, and a large load goes in without the indexes of
+the intake tables, built once at the end (:mod:`hostwatch.model.bulk_indexes`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from hostwatch.clock import Clock
 from hostwatch.ingest.detect import detect_format
 from hostwatch.ingest.handoff import read_in_child
+from hostwatch.ingest.parts import plan_parts, read_in_parts, reader_count
 from hostwatch.ingest.prepare import (
     NOTICE_COLUMNS,
     URL_COLUMNS,
@@ -34,7 +36,7 @@ from hostwatch.ingest.prepare import (
 )
 from hostwatch.ingest.readers import DEFAULT_SOURCES, READERS, FormatError, ReadOptions
 from hostwatch.model import IngestRun, Notice, Observation, Url
-from hostwatch.model.bulk_indexes import indexes_deferred
+from hostwatch.model.bulk_indexes import indexes_deferred, intake_lock, restore_indexes
 from hostwatch.model.bulk_insert import BulkInsert
 from hostwatch.model.db import engine_for, trusted_connection
 
@@ -104,10 +106,15 @@ def ingest_file(
     )
     if parallel is None:
         parallel = _weight(path) >= PARALLEL_FROM_BYTES
-    reading: AbstractContextManager[Iterator[Started | Batch | ReadTotals]] = (
-        read_in_child(job) if parallel else nullcontext(read_batches(job))
-    )
-    with reading as items:
+    reading: AbstractContextManager[Iterator[Started | Batch | ReadTotals]]
+    if not parallel:
+        reading = nullcontext(read_batches(job))
+    elif parts := plan_parts(job, reader_count()):
+        reading = read_in_parts(job, parts)
+    else:
+        reading = read_in_child(job)
+    with intake_lock(engine), reading as items:
+        restore_indexes(engine)  # a load that died may have left them out
         next(items)  # Started: the header was accepted (or FormatError was raised)
         with engine.begin() as conn:
             run_id = conn.execute(
@@ -119,7 +126,7 @@ def ingest_file(
         report = IngestReport(path, fmt, run_source, run_id, rejects_path=rejects_path)
         writer = _BatchWriter(engine, run_id, first_id)
         size = path.stat().st_size
-        with indexes_deferred(engine, _weight(path) // BYTES_PER_LINE):
+        with indexes_deferred(engine, _weight(path) // BYTES_PER_LINE) as deferral:
             for item in items:
                 if isinstance(item, Batch):
                     writer.write(item)
@@ -128,6 +135,8 @@ def ingest_file(
                 else:
                     assert isinstance(item, ReadTotals)
                     totals = item
+        report.accepted, report.observations = writer.totals()
+        report.observations -= deferral.removed_listings
     if progress:
         progress(size, size)
     report.lines = totals.lines
@@ -136,7 +145,6 @@ def ingest_file(
     report.rejected = totals.rejected
     if not totals.rejected:
         report.rejects_path = None
-    report.accepted, report.observations = writer.totals()
     report.duplicates = totals.seen - report.accepted
     with engine.begin() as conn:
         conn.execute(

@@ -23,12 +23,13 @@ from sqlalchemy import URL
 from hostwatch.ingest.canonical import UrlRejected, canonicalize
 from hostwatch.ingest.readers import READERS, Entry, ReadOptions
 from hostwatch.ingest.rejects import RejectsFile
-from hostwatch.ingest.streams import Rejected, TextSource
+from hostwatch.ingest.streams import Part, Rejected, TextSource
 from hostwatch.model import Notice, Url
 from hostwatch.model.bulk_insert import BulkInsert, sqlite_utc_text
 from hostwatch.model.url import url_id
 
 BATCH = 50_000  # notices per transaction: fewer, larger WAL commits and checkpoints
+FIRST_BATCH = 5_000  # the writer waits for the first batch: a small one gets it going sooner
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 URL_COLUMNS = (
@@ -73,6 +74,7 @@ class ReadJob:
     driver: str  # SQLAlchemy driver name ("sqlite", "postgresql+psycopg"): rows are made for it
     rejects_path: Path | None = None
     batch: int = BATCH
+    part: Part | None = None  # read only this stretch of the file (see hostwatch.ingest.parts)
 
 
 @dataclass
@@ -110,7 +112,7 @@ def read_batches(job: ReadJob) -> Iterator[Started | Batch | ReadTotals]:
     rejects = RejectsFile(job.rejects_path) if job.rejects_path else None
     totals = ReadTotals()
     try:
-        with TextSource(job.path) as text:
+        with TextSource(job.path, job.part) as text:
             records = READERS[job.format](text, job.options)
             first = next(records, None)  # a header the reader refuses fails here
             yield Started()
@@ -125,6 +127,7 @@ def read_batches(job: ReadJob) -> Iterator[Started | Batch | ReadTotals]:
                     totals.reasons[reason] = totals.reasons.get(reason, 0) + 1
 
             record: Entry | Rejected | None = first
+            size = min(job.batch, FIRST_BATCH)
             while record is not None:
                 if pending:
                     for item in pending:
@@ -139,8 +142,9 @@ def read_batches(job: ReadJob) -> Iterator[Started | Batch | ReadTotals]:
                         maker.add(record)
                     except UrlRejected as exc:
                         reject(record.line, record.raw, exc.reason)
-                    if len(maker.notices) >= job.batch:
+                    if len(maker.notices) >= size:
                         yield maker.take(text.position())
+                        size = job.batch
                 record = next(records, None)
             for item in pending:
                 reject(*item)

@@ -15,6 +15,7 @@ import lzma
 import os
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -61,24 +62,73 @@ class _Guarded(io.RawIOBase):
         return size
 
 
+@dataclass(frozen=True)
+class Part:
+    """A stretch of an uncompressed file that one reader reads as if it were the whole file.
+
+    The reader sees the file's header (bytes ``[0, header_end)``, ``header_lines`` lines, no
+    records) and then the lines in ``[start, end)``, numbered from ``first_line`` as they are in
+    the file. Both ends fall just after a line feed, so no line and no UTF-8 sequence is cut.
+    """
+
+    header_end: int
+    header_lines: int
+    start: int
+    end: int
+    first_line: int
+
+
+class _Stretches(io.RawIOBase):
+    """Bytes ``[0, header_end)`` then ``[start, end)`` of a file, as one stream."""
+
+    def __init__(self, file: IO[bytes], part: Part) -> None:
+        self._file = file
+        self._ranges = [(0, part.header_end), (part.start, part.end)]
+        self._file.seek(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self._ranges:
+            begin, end = self._ranges[0]
+            here = self._file.tell()
+            if here < begin:
+                self._file.seek(begin)
+                here = begin
+            size = min(len(buffer), end - here)
+            if size > 0:
+                return self._file.readinto(buffer[:size]) or 0
+            self._ranges.pop(0)
+        return 0
+
+
 class TextSource:
     """One input file opened for reading text: decompressed, decoded, progress-aware.
 
     Invalid UTF-8 is decoded with U+FFFD replacement characters; the URL canonicaliser refuses
     URLs that contain one, so a line with broken bytes in its URL is rejected with that reason
-    while broken bytes in other fields survive as replacement characters.
+    while broken bytes in other fields survive as replacement characters. With a :class:`Part`
+    only that stretch of the file (and its header) is read, its lines numbered as in the file.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, part: Part | None = None) -> None:
         self.path = Path(path)
         self.size = os.path.getsize(self.path)
         self._file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         head = self._file.read(6)
         self._file.seek(0)
         self.compression = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-        if self.compression is None:
+        self.part = part
+        if part is not None:
+            if self.compression is not None:
+                raise ValueError("a compressed file is read as a whole")
+            self.size = part.end
             self._guard: _Guarded | None = None
-            binary: IO[bytes] = self._file
+            binary: IO[bytes] = io.BufferedReader(_Stretches(self._file, part), 1 << 16)
+        elif self.compression is None:
+            self._guard = None
+            binary = self._file
         else:
             inner = _OPENERS[self.compression](self._file)
             self._guard = _Guarded(inner, self.compression)
@@ -106,10 +156,16 @@ class TextSource:
         """
         readline = self.text.readline
         number = 0
+        # A part's lines after the header continue at their number in the file.
+        jump_after, jump_to = (
+            (self.part.header_lines, self.part.first_line - 1) if self.part else (-1, 0)
+        )
         while True:
             line = readline(MAX_LINE + 1)
             if not line:
                 return
+            if number == jump_after:
+                number = jump_to
             number += 1
             if line[-1] == "\n":
                 yield number, line[:-1]

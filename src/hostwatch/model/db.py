@@ -62,9 +62,11 @@ def migrate(url: str, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     if revision == "head":
-        from hostwatch.model.bulk_indexes import restore_indexes
+        from hostwatch.model.bulk_indexes import intake_lock, restore_indexes
 
-        restore_indexes(engine)  # after an intake that died with its indexes set aside
+        with intake_lock(engine, wait=False) as ours:
+            if ours:  # else an intake is loading, and restores them when it ends
+                restore_indexes(engine)  # after an intake that died with its indexes set aside
 
 
 @cache

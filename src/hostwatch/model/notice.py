@@ -33,13 +33,15 @@ class Notice(Base):
     """One report of one URL, exactly as received. Never updated.
 
     ``notice_key`` identifies it across re-ingests: a digest of source, reference and canonical URL,
-    or of source and the raw line where the reporter gave no reference.
+    or of source and the raw line where the reporter gave no reference. Its uniqueness is an
+    index rather than a table constraint so that a bulk load into SQLite can set it aside and
+    build it once at the end (:mod:`hostwatch.model.bulk_indexes`).
     """
 
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    notice_key: Mapped[str] = mapped_column(String(64), unique=True)
+    notice_key: Mapped[str] = mapped_column(String(64))
     url_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("urls.id"))
     source: Mapped[str] = mapped_column(String(200))
     format: Mapped[str] = mapped_column(String(32))
@@ -53,6 +55,7 @@ class Notice(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
     __table_args__ = (
+        Index("uq_notices_notice_key", "notice_key", unique=True),
         Index(None, "url_id"),
         Index(None, "received_at"),
     )

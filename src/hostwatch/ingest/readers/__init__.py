@@ -14,6 +14,7 @@ from hostwatch.ingest.readers import (
     xarf,
 )
 from hostwatch.ingest.readers.base import Entry, FormatError, Reader, ReadOptions, Record
+from hostwatch.ingest.streams import TextSource
 
 READERS: dict[str, Reader] = {
     "csv": csv_table.read,
@@ -40,4 +41,26 @@ DEFAULT_SOURCES = {
     "jsonl": "jsonl",
 }
 
-__all__ = ["DEFAULT_SOURCES", "READERS", "Entry", "FormatError", "ReadOptions", "Reader", "Record"]
+
+def one_record_per_line(format: str, source: TextSource) -> bool:
+    """Whether every record of this file is one line that reads the same whatever came before it
+    but the header, so that the file may be cut at any line and its parts read apart.
+
+    Not so for JSON, whose documents may span lines, nor for the history formats, which gather
+    one URL's listings from all over the file.
+    """
+    if format == "phishtank":
+        return not phishtank.is_json(source)
+    return format in ("csv", "urlhaus", "openphish")
+
+
+__all__ = [
+    "DEFAULT_SOURCES",
+    "READERS",
+    "Entry",
+    "FormatError",
+    "ReadOptions",
+    "Reader",
+    "Record",
+    "one_record_per_line",
+]

@@ -28,10 +28,15 @@ from hostwatch.ingest.streams import Rejected, TextSource
 def read(source: TextSource, options: ReadOptions) -> Iterator[Record]:
     if options.classification is None:
         options = replace(options, classification="phishing")
-    if source.head(1024).lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
+    if is_json(source):
         yield from _read_json(source, options)
     else:
         yield from _read_csv(source, options)
+
+
+def is_json(source: TextSource) -> bool:
+    """The JSON dump rather than the CSV one."""
+    return source.head(1024).lstrip("\ufeff \t\r\n")[:1] in ("[", "{")
 
 
 def _read_csv(source: TextSource, options: ReadOptions) -> Iterator[Record]:
