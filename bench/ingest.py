@@ -151,11 +151,11 @@ def main() -> None:
     writer = statistics.median(r["cpu"] for r in results) / args.lines * 1e6
     reader = statistics.median(r["reader_cpu"] for r in results) / args.lines * 1e6
     alone = statistics.median(r["cpu"] for r in serial) / args.lines * 1e6
-    print(f"CPU us/notice: writer {writer:.1f} + reader {reader:.1f} in parallel; "
+    print(f"CPU us/notice: writer {writer:.1f} + readers {reader:.1f} in parallel; "
           f"{alone:.1f} in one process")  # fmt: skip
     rss = statistics.median(r["rss_kib"] + r["reader_rss_kib"] for r in results) / 1024
     small_rss = (small_result["rss_kib"] + small_result["reader_rss_kib"]) / 1024
-    print(f"peak RSS (writer + reader): {rss:,.0f} MiB for {args.lines:,} lines; "
+    print(f"peak RSS (writer + largest reader): {rss:,.0f} MiB for {args.lines:,} lines; "
           f"{small_rss:,.0f} MiB for {args.lines // 10:,} lines "
           f"(ratio {rss / small_rss:.2f})")  # fmt: skip
     ratio = slow / cached
