@@ -30,6 +30,10 @@ from hostwatch.model.url import Url
 
 DEFER_FROM_ROWS = 200_000  # below this, dropping and rebuilding costs more than it saves
 SORT_THREADS = 2  # SQLite's sorter threads for building an index
+# The page cache while building: SQLite sorts in runs of about this size, in parallel on the
+# sorter threads, and merges them. The bulk writer's large cache made it one run of the whole
+# index, sorted on one thread out of the CPU caches: 7 s instead of 4 s per million notices.
+SORT_CACHE_KIB = 2000
 
 
 @dataclass
@@ -98,6 +102,7 @@ def restore_indexes(engine: Engine) -> int:
         if not missing:
             return 0
         conn.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SORT_CACHE_KIB}")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         for index in missing:
             if not index.unique:
