@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from hostwatch.clock import Clock
+from hostwatch.identity import notice_key, url_id
 from hostwatch.ingest.export import FIELDS, export_notices
-from hostwatch.ingest.pipeline import ingest_file, notice_key
+from hostwatch.ingest.pipeline import ingest_file
 from hostwatch.model import IngestRun, Notice, Observation, Url
 from hostwatch.model.db import session_scope
-from hostwatch.model.url import url_id
 
 CLOCK = Clock.at("2024-05-01T12:00:00Z")
 

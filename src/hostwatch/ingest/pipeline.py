@@ -1,13 +1,13 @@
 """Reading one notice file into the database: canonicalise, identify, insert in bulk.
 
-Notices are identified by :func:`~hostwatch.ingest.prepare.notice_key`, URLs by their
-content-addressed id, and both are inserted with ``ON CONFLICT DO NOTHING`` in batches, so a file
-can be ingested twice (or two workers can race) without duplicates and without reading back what
-exists. Feed listings that come with history formats are written only for notices this run
-inserted, which keeps them idempotent too. Large files are read in a second process
-(:mod:`hostwatch.ingest.handoff`), or in parts by several (:mod:`hostwatch.ingest.parts`), while
-this one inserts. On SQLite, intakes take turns, and a large load goes in without the indexes of
-the intake tables, built once at the end (:mod:`hostwatch.model.bulk_indexes`).
+Notices and URLs are identified by digests (:mod:`hostwatch.identity`) and inserted with
+``ON CONFLICT DO NOTHING`` in batches, so a file can be ingested twice (or two workers can race)
+without duplicates and without reading back what exists. Feed listings that come with history
+formats are written only for notices this run inserted, which keeps them idempotent too. Large
+files are read in a second process (:mod:`hostwatch.ingest.handoff`), or in parts by several
+(:mod:`hostwatch.ingest.parts`), while this one inserts. On SQLite, intakes take turns, and a
+large load goes in without the indexes of the intake tables, built once at the end
+(:mod:`hostwatch.model.bulk_indexes`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from hostwatch.ingest.prepare import (
     ReadJob,
     ReadTotals,
     Started,
-    notice_key,
     read_batches,
 )
 from hostwatch.ingest.readers import DEFAULT_SOURCES, READERS, FormatError, ReadOptions
@@ -47,7 +46,7 @@ PARALLEL_FROM_BYTES = 8 << 20
 BYTES_PER_LINE = 100  # a notice line, roughly: how many rows a file of this size may bring
 Progress = Callable[[int, int], None]
 
-__all__ = ["IngestReport", "ingest_file", "notice_key"]
+__all__ = ["IngestReport", "ingest_file"]
 
 
 @dataclass

@@ -8,25 +8,22 @@ of the two instead of their sum. Rejected lines go to the rejects file here, in 
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL
-
+from hostwatch.identity import notice_key, url_id
 from hostwatch.ingest.canonical import UrlRejected, canonicalize
 from hostwatch.ingest.readers import READERS, Entry, ReadOptions
 from hostwatch.ingest.rejects import RejectsFile
 from hostwatch.ingest.streams import Part, Rejected, TextSource
-from hostwatch.model import Notice, Url
-from hostwatch.model.bulk_insert import BulkInsert, sqlite_utc_text
-from hostwatch.model.url import url_id
+from hostwatch.utc_text import sqlite_utc_text
 
 BATCH = 50_000  # notices per transaction: fewer, larger WAL commits and checkpoints
 FIRST_BATCH = 5_000  # the writer waits for the first batch: a small one gets it going sooner
@@ -40,18 +37,9 @@ NOTICE_COLUMNS = (
     "reported_ip", "raw", "line_no", "extra",
 )  # fmt: skip
 
+RowPass = Callable[[list[tuple[Any, ...]]], list[Any]]
 # A feed listing that came with a notice: url id, host, source, (time, online) pairs.
 Listing = tuple[int, str, str, tuple[tuple[datetime, bool], ...]]
-
-
-def notice_key(source: str, reference: str | None, canonical_url: str, raw: str) -> str:
-    """The identity of a notice across re-ingests (sha256 hex).
-
-    With a reporter reference: source, reference and canonical URL. Without one the raw line
-    stands in, so the same line from the same source is one notice however often it is read.
-    """
-    text = f"{source}\x1f{reference}\x1f{canonical_url}" if reference else f"{source}\x1f\x1f{raw}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1 << 14)
@@ -175,18 +163,14 @@ class _RowMaker:
         self.urls: dict[int, tuple[Any, ...]] = {}
         self.notices: dict[str, tuple[Any, ...]] = {}
         self.listings: dict[str, Listing] = {}
-        dialect = URL.create(job.driver).get_dialect()()
-        self.url_rows = BulkInsert(dialect, Url.__table__, URL_COLUMNS, ignore_conflicts=True)
-        self.notice_rows = BulkInsert(
-            dialect, Notice.__table__, NOTICE_COLUMNS, ignore_conflicts=True
-        )
         # SQLite rows are made final as they are built (instants as stored text, JSON encoded):
-        # the generic per-column pass would cost a sixth of the reading.
-        self.final = dialect.name == "sqlite" and all(
-            statement.order in (None, list(range(len(statement.columns))))
-            for statement in (self.url_rows, self.notice_rows)
-        )
-        self.encode_extra = dict(self.notice_rows.processors).get(NOTICE_COLUMNS.index("extra"))
+        # the generic per-column pass would cost a sixth of the reading, and the database layer
+        # it needs a second of start-up in every reader process.
+        self.final = job.driver.partition("+")[0] == "sqlite"
+        self.prepare_urls: RowPass | None = None
+        self.prepare_notices: RowPass | None = None
+        if not self.final:
+            self.prepare_urls, self.prepare_notices = _driver_passes(job.driver)
         self._stamp: tuple[datetime | None, str] = (None, "")
 
     def add(self, entry: Entry) -> None:
@@ -212,8 +196,8 @@ class _RowMaker:
             if self._stamp[0] is not when:  # feeds without times repeat the run's instant
                 self._stamp = (when, sqlite_utc_text(when))
             when = self._stamp[1]
-            if extra is not None and self.encode_extra is not None:
-                extra = self.encode_extra(extra)
+            if extra is not None:
+                extra = json.dumps(extra)  # what SQLAlchemy's JSON type binds in SQLite
         uid = url_id(canon.url)
         if uid not in self.urls:
             self.urls[uid] = (
@@ -230,8 +214,8 @@ class _RowMaker:
     def take(self, position: int) -> Batch:
         urls, notices = list(self.urls.values()), list(self.notices.values())
         batch = Batch(
-            urls=urls if self.final else self.url_rows.prepare(urls),
-            notices=notices if self.final else self.notice_rows.prepare(notices),
+            urls=self.prepare_urls(urls) if self.prepare_urls else urls,
+            notices=self.prepare_notices(notices) if self.prepare_notices else notices,
             listings=dict(self.listings),
             position=position,
         )
@@ -239,3 +223,17 @@ class _RowMaker:
         self.notices.clear()
         self.listings.clear()
         return batch
+
+
+def _driver_passes(driver: str) -> tuple[RowPass, RowPass]:
+    """The bind processors of the URL and notice inserts for a driver other than SQLite's."""
+    # Imported here, not at the top: SQLite's reader processes never need the database layer.
+    from sqlalchemy import URL
+
+    from hostwatch.model import Notice, Url
+    from hostwatch.model.bulk_insert import BulkInsert
+
+    dialect = URL.create(driver).get_dialect()()
+    urls = BulkInsert(dialect, Url.__table__, URL_COLUMNS, ignore_conflicts=True)
+    notices = BulkInsert(dialect, Notice.__table__, NOTICE_COLUMNS, ignore_conflicts=True)
+    return urls.prepare, notices.prepare

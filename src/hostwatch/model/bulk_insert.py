@@ -10,26 +10,12 @@ in another process than the insert (as intake does, :mod:`hostwatch.ingest.hando
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, literal_column
 
 from hostwatch.model.base import UTCDateTime
-
-
-def sqlite_utc_text(value: datetime) -> str:
-    """What UTCDateTime stores in SQLite (naive UTC, microseconds), without its per-call cost.
-
-    Instants read from feeds are already in the ``UTC`` singleton, so one identity test is the
-    common case; anything else is converted first.
-    """
-    zone = value.tzinfo
-    if zone is not UTC:
-        if zone is None:
-            raise ValueError(f"naive datetime {value!r}: hostwatch stores aware UTC instants")
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+from hostwatch.utc_text import sqlite_utc_text
 
 
 class BulkInsert:

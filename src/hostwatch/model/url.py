@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text
@@ -11,17 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hostwatch.model.base import Base, UTCDateTime
 
 
-def url_id(canonical_url: str) -> int:
-    """A stable 63-bit id from the canonical URL.
-
-    Content-addressed ids let bulk intake insert URLs and the notices that point at them in one
-    pass, with ``ON CONFLICT DO NOTHING`` and no round trip to learn generated keys.
-    """
-    digest = hashlib.sha256(canonical_url.encode("utf-8", "surrogatepass")).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
 class Url(Base):
+    """Keyed by :func:`hostwatch.identity.url_id` of the canonical URL."""
+
     __tablename__ = "urls"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
