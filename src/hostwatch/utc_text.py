@@ -14,11 +14,12 @@ def sqlite_utc_text(value: datetime) -> str:
     """What UTCDateTime stores in SQLite for ``value``, an aware instant.
 
     Instants read from feeds are already in the ``UTC`` singleton, so one identity test is the
-    common case; anything else is converted first.
+    common case; anything else is converted first. Date and time are formatted apart: the
+    aware ``isoformat`` spends as long again on an offset that is then cut off.
     """
     zone = value.tzinfo
     if zone is not UTC:
         if zone is None:
             raise ValueError(f"naive datetime {value!r}: hostwatch stores aware UTC instants")
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+    return f"{value.date().isoformat()} {value.time().isoformat('microseconds')}"

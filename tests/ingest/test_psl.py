@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def test_private_suffixes_count_as_public() -> None:
 @pytest.mark.parametrize("host", ["", "com", ".example.com", "a..example.com"])
 def test_no_registered_domain(host: str) -> None:
     assert registered_domain(host) is None
+
+
+def test_answers_kept_per_parent_agree_with_the_rules_label_by_label() -> None:
+    """A host's answer is taken from its parent's where the list names neither the host nor
+    the parent as a wildcard; over hosts built from the list's own entries (wildcards,
+    exceptions, IDN rules, private suffixes) that must be the list's algorithm's answer."""
+    suffixes = PublicSuffixes()
+    entries = sorted(suffixes.rules | suffixes.wildcards | suffixes.exceptions)
+    labels = sorted({label for entry in entries for label in entry.split(".")})
+    rng = random.Random(2026)
+    hosts = [f"{prefix}{entry}" for entry in entries for prefix in ("", "x.", "a.www.")]
+    hosts += [".".join(rng.choices(labels, k=rng.randint(1, 6))) for _ in range(50_000)]
+    hosts += [f"{host}.{rng.choice(entries)}" for host in hosts[::7]]
+    assert len(hosts) > 90_000
+    answers = [(host, suffixes.lookup(host), suffixes._match(host)) for host in hosts]
+    assert [wrong for wrong in answers if wrong[1] != wrong[2]] == []
+    assert len(suffixes.parents) > 1000  # the shortcut was taken

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import idna
 
-from hostwatch.net.psl import registered_domain
+from hostwatch.net.psl import registered_domain_uncached
 
 MAX_URL_LENGTH = 8192
 SCHEMES = {"http": 80, "https": 443, "ftp": 21}
@@ -197,15 +197,14 @@ def _host_info(host: str) -> tuple[str, str, str | None]:
         host = host[:-1]
     if not host:
         raise UrlRejected("no host")
-    labels = host.split(".")
-    last = labels[-1]
+    last = host[host.rfind(".") + 1 :]
     if last and (last[0].isdigit() and _IPV4_PART.match(last)):
-        return _ipv4(labels), "ipv4", None
+        return _ipv4(host.split(".")), "ipv4", None
     if len(host) > 253:
         raise UrlRejected("host longer than 253 characters")
     if not _HOST.match(host):
-        raise UrlRejected(_host_problem(labels))
-    return host, "domain", registered_domain(host)
+        raise UrlRejected(_host_problem(host.split(".")))
+    return host, "domain", registered_domain_uncached(host)
 
 
 def _host_problem(labels: list[str]) -> str:
