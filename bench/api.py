@@ -35,9 +35,9 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def populate(url: str, providers: int, cases: int) -> dict[str, object]:
+    from hostwatch.identity import url_id
     from hostwatch.model import Attribution, Case, Provider, Url
     from hostwatch.model.db import migrate, session_scope
-    from hostwatch.model.url import url_id
     from hostwatch.web.access import grant
     from hostwatch.web.auth import create_token
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from hostwatch.attribution.reference import load_reference_set, register_snapshot
+from hostwatch.identity import url_id
 from hostwatch.model import Notice, Url
 from hostwatch.model.db import session_scope
-from hostwatch.model.url import url_id
 from ports import free_dns_port
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"

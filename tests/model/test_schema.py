@@ -10,10 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hostwatch.identity import url_id
 from hostwatch.model import AuditEvent, Base, Notice, Url
 from hostwatch.model.audit import record, verify_chain
 from hostwatch.model.db import engine_for, session_scope
-from hostwatch.model.url import url_id
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from hostwatch.identity import url_id
 from hostwatch.model import Notice, Url
 from hostwatch.model.db import engine_for, session_scope, trusted_session_scope
-from hostwatch.model.url import url_id
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

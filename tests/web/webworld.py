@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from hostwatch.identity import url_id
 from hostwatch.model import (
     Attribution,
     Case,
@@ -23,7 +24,6 @@ from hostwatch.model import (
     Url,
 )
 from hostwatch.model.db import session_scope
-from hostwatch.model.url import url_id
 from hostwatch.takedown.contacts import ContactSpec, add_contact
 from hostwatch.takedown.states import transition
 from hostwatch.web.access import grant

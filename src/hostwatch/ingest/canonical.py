@@ -2,7 +2,7 @@
 
 Reported URLs are written by criminals and copied by hand, so the same page arrives as
 ``hxxp://Example[.]com:80/a/../b#x`` and ``http://example.com/b``. Notices, cases and metrics
-must agree that these are one URL; the canonical form is what :func:`hostwatch.model.url.url_id`
+must agree that these are one URL; the canonical form is what :func:`hostwatch.identity.url_id`
 hashes.
 
 Decisions (documented here because they change which URLs count as "the same"):

@@ -20,9 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
+from hostwatch.identity import url_id
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.notice import Notice
-from hostwatch.model.url import Url, url_id
+from hostwatch.model.url import Url
 from hostwatch.settings import Settings, configure
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)

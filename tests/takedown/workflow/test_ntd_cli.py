@@ -14,9 +14,10 @@ from ntd_servers import T0, Inbox, Site
 from typer.testing import CliRunner
 
 from hostwatch.cli.app import app
+from hostwatch.identity import url_id
 from hostwatch.model.db import session_scope
 from hostwatch.model.notice import Notice
-from hostwatch.model.url import Url, url_id
+from hostwatch.model.url import Url
 from hostwatch.settings import Settings
 
 
