@@ -3,7 +3,8 @@
 Generates the CSV in a temporary folder (URLs modelled on the hostnames of the OpenPhish and
 PhishTank feeds: free-hosting subdomains, look-alike domains, IPv4 hosts), then ingests it three
 times into a fresh database each, every run in its own process so that peak RSS is that run's;
-each run is timed beside the same file read in-process (no reader process), the peer it replaces.
+each run is timed beside the same file read in-process (no reader process), the peer it replaces,
+and the timeline of the parallel runs is printed: until the first batch, loading, the end.
 A 100,000-line file is ingested too: equal peak RSS for both sizes shows that memory does not grow
 with the file. Prints medians; the machine may be shared, so CPU seconds are printed as well.
 
@@ -71,9 +72,18 @@ def child(csv_path: str, db_path: str, mode: str) -> None:
 
     url = f"sqlite:///{db_path}"
     migrate(url)
+    batches: list[float] = []  # when each batch was written; the last call comes after the end
+
+    def progress(_done: int, _size: int) -> None:
+        batches.append(time.perf_counter())
+
     wall, cpu = time.perf_counter(), time.process_time()
-    report = ingest_file(csv_path, url, format="csv", source="bench", parallel=mode == "parallel")
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    report = ingest_file(
+        csv_path, url, format="csv", source="bench", parallel=mode == "parallel", progress=progress
+    )
+    end, cpu = time.perf_counter(), time.process_time() - cpu
+    first, loaded = batches[0] - wall, batches[-2] - wall
+    wall = end - wall
     own = resource.getrusage(resource.RUSAGE_SELF)
     reader = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
@@ -85,6 +95,8 @@ def child(csv_path: str, db_path: str, mode: str) -> None:
                 "notices": report.accepted,
                 "rss_kib": own.ru_maxrss,
                 "reader_rss_kib": reader.ru_maxrss,
+                "first_batch": first,
+                "end": wall - loaded,  # index rebuild and the run's totals
             }
         )
     )
@@ -153,6 +165,12 @@ def main() -> None:
     alone = statistics.median(r["cpu"] for r in serial) / args.lines * 1e6
     print(f"CPU us/notice: writer {writer:.1f} + readers {reader:.1f} in parallel; "
           f"{alone:.1f} in one process")  # fmt: skip
+    first = statistics.median(r["first_batch"] for r in results)
+    end = statistics.median(r["end"] for r in results)
+    wall = statistics.median(r["wall"] for r in results)
+    loading = wall - first - end
+    print(f"timeline, s (median): first batch written {first:.1f}, then loading {loading:.1f}, "
+          f"after the last batch (index rebuild, totals) {end:.1f}")  # fmt: skip
     rss = statistics.median(r["rss_kib"] + r["reader_rss_kib"] for r in results) / 1024
     small_rss = (small_result["rss_kib"] + small_result["reader_rss_kib"]) / 1024
     print(f"peak RSS (writer + largest reader): {rss:,.0f} MiB for {args.lines:,} lines; "
