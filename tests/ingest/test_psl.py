@@ -64,6 +64,7 @@ def test_answers_kept_per_parent_agree_with_the_rules_label_by_label() -> None:
     hosts = [f"{prefix}{entry}" for entry in entries for prefix in ("", "x.", "a.www.")]
     hosts += [".".join(rng.choices(labels, k=rng.randint(1, 6))) for _ in range(50_000)]
     hosts += [f"{host}.{rng.choice(entries)}" for host in hosts[::7]]
+    hosts += ["a." * 3000 + "com", "b." * 120 + "blogspot.com"]  # past and near the longest name
     assert len(hosts) > 90_000
     answers = [(host, suffixes.lookup(host), suffixes._match(host)) for host in hosts]
     assert [wrong for wrong in answers if wrong[1] != wrong[2]] == []

@@ -13,6 +13,7 @@ from pathlib import Path
 from publicsuffixlist import PSLFILE
 
 PARENTS_KEPT = 1 << 16  # answers per parent domain: most new hosts share one
+MAX_NAME = 253  # characters in a DNS name
 
 
 class PublicSuffixes:
@@ -57,7 +58,8 @@ class PublicSuffixes:
 
     def _lookup(self, host: str) -> str | None:
         dot = host.find(".")
-        if dot == -1 or host in self.named:
+        # Past the longest DNS name, no shortcut: it would recurse once per label.
+        if dot == -1 or len(host) > MAX_NAME or host in self.named:
             return self._match(host)
         parent = host[dot + 1 :]
         if parent in self.wildcards:
