@@ -1,6 +1,6 @@
 """The simulated internet on loopback: an authoritative DNS server and the providers' web servers.
 
-Both are real servers (dnspython on UDP, aiohttp on TCP) running in one background thread, so the
+Both are real servers (dnspython on UDP, aiohttp on TCP) running in a child process, so the
 liveness checker and the attribution resolver talk to them exactly as they would to the internet.
 The web servers answer from the hosting state that the replay changes as providers act; they
 serve a few bytes of placeholder text, never anything resembling content.
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,14 +34,20 @@ class HostingState:
     addresses: dict[str, str] = field(default_factory=dict)
     online: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sink: Callable[[str, tuple[str, ...]], None] | None = None
+    """Where changes are forwarded: the running servers' copy of this state."""
 
     def serve(self, url: str) -> None:
         with self.lock:
             self.online.add(url)
+            if self.sink is not None:
+                self.sink("serve", (url,))
 
     def remove(self, url: str) -> None:
         with self.lock:
             self.online.discard(url)
+            if self.sink is not None:
+                self.sink("remove", (url,))
 
     def is_online(self, url: str) -> bool:
         with self.lock:
@@ -47,6 +56,8 @@ class HostingState:
     def point(self, host: str, address: str) -> None:
         with self.lock:
             self.addresses[host] = address
+            if self.sink is not None:
+                self.sink("point", (host, address))
 
     def address(self, host: str) -> str | None:
         with self.lock:
@@ -88,23 +99,14 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
         return sock.getsockname()[1]
 
 
-class SimulatedInternet:
-    """Start/stop the DNS and web servers; use as a context manager."""
+class _Servers:
+    """The servers themselves, in the child process: one event loop, the state's copy there."""
 
     def __init__(self, state: HostingState, server_ips: list[str], web_port: int) -> None:
         self.state = state
         self.server_ips = server_ips
         self.web_port = web_port
-        self.dns_port = free_port(kind=socket.SOCK_DGRAM)
         self.requests = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self._dns_transport: asyncio.BaseTransport | None = None
-
-    @property
-    def resolver(self) -> str:
-        return f"127.0.0.1:{self.dns_port}"
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -115,30 +117,136 @@ class SimulatedInternet:
             return web.Response(text="simulated page\n", content_type="text/plain")
         return web.Response(status=404, text="not found\n")
 
-    async def _start(self) -> None:
+    async def start(self, dns_port: int) -> web.AppRunner:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
         for ip in self.server_ips:
-            await web.TCPSite(self._runner, ip, self.web_port).start()
-        self._dns_transport, _ = await self._loop.create_datagram_endpoint(
-            lambda: _DnsProtocol(self.state.address), local_addr=("127.0.0.1", self.dns_port)
+            await web.TCPSite(runner, ip, self.web_port).start()
+        await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _DnsProtocol(self.state.address), local_addr=("127.0.0.1", dns_port)
         )
+        return runner
 
-    async def _stop(self) -> None:
-        if self._dns_transport is not None:
-            self._dns_transport.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+
+def _serve(server_ips: list[str], web_port: int, dns_port: int) -> None:
+    """The child process: start the servers, then apply the parent's changes as they come.
+
+    The parent talks JSON lines over stdin/stdout. Each change is acknowledged only once applied,
+    so a check the parent makes after a change always sees it.
+    """
+    servers = _Servers(HostingState(), server_ips, web_port)
+    loop = asyncio.new_event_loop()
+    try:
+        runner = loop.run_until_complete(servers.start(dns_port))
+    except OSError as exc:
+        print(json.dumps(["failed", f"{type(exc).__name__}: {exc}"]), flush=True)
+        return
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    print(json.dumps(["ready", None]), flush=True)
+    for line in sys.stdin:
+        op, *args = json.loads(line)
+        if op == "stop":
+            break
+        if op == "requests":
+            print(servers.requests, flush=True)
+            continue
+        getattr(servers.state, _CHANGES[op])(*args)
+        print("ok", flush=True)
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    print(servers.requests, flush=True)
+
+
+_CHANGES = {"serve": "serve", "remove": "remove", "point": "point"}
+"""The only state methods the parent may call in the child."""
+
+
+class SimulatedInternet:
+    """Start/stop the DNS and web servers in a child process; use as a context manager.
+
+    The servers run in a process of their own so that answering the checks and lookups uses the
+    second core instead of competing for the interpreter with the workflow that makes them (on
+    the demo's year that competition cost more time than the answers). ``state`` stays the
+    parent's: every change made to it while the servers run is forwarded and applied there
+    before the call returns.
+    """
+
+    def __init__(self, state: HostingState, server_ips: list[str], web_port: int) -> None:
+        self.state = state
+        self.server_ips = server_ips
+        self.web_port = web_port
+        self.dns_port = free_port(kind=socket.SOCK_DGRAM)
+        self._final_requests = 0
+        self._child: subprocess.Popen[str] | None = None
+
+    @property
+    def resolver(self) -> str:
+        return f"127.0.0.1:{self.dns_port}"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests the web servers have answered so far."""
+        if self._child is None:
+            return self._final_requests
+        return int(self._ask("requests"))
+
+    def _ask(self, op: str, *args: str) -> str:
+        child = self._child
+        assert child is not None and child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps([op, *args]) + "\n")
+        child.stdin.flush()
+        answer = child.stdout.readline()
+        if not answer:
+            raise RuntimeError("the simulated internet stopped unexpectedly")
+        return answer.strip()
+
+    def _forward(self, op: str, args: tuple[str, ...]) -> None:
+        self._ask(op, *args)
 
     def __enter__(self) -> SimulatedInternet:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        command = [
+            sys.executable,
+            "-m",
+            __name__,
+            str(self.web_port),
+            str(self.dns_port),
+            *self.server_ips,
+        ]
+        self._child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self._child.stdout is not None
+        status, detail = json.loads(self._child.stdout.readline() or '["failed", "no answer"]')
+        if status != "ready":
+            self._child.wait(timeout=10)
+            self._child = None
+            raise OSError(f"the simulated internet could not start: {detail}")
+        with self.state.lock:
+            for host, address in self.state.addresses.items():
+                self._forward("point", (host, address))
+            for url in self.state.online:
+                self._forward("serve", (url,))
+            self.state.sink = self._forward
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self.state.sink = None
+        child, self._child = self._child, None
+        if child is None:
+            return
+        assert child.stdin is not None and child.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            child.stdin.write(json.dumps(["stop"]) + "\n")
+            child.stdin.close()
+            self._final_requests = int(child.stdout.readline() or 0)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[3:], int(sys.argv[1]), int(sys.argv[2]))
