@@ -119,3 +119,36 @@ def test_audit_chain_detects_tampering(db_url: str) -> None:
     with session_scope(db_url) as s:
         breaks = list(verify_chain(s))
     assert [b.problem for b in breaks] == ["hash does not match the event's content"]
+
+
+def test_audit_chain_holds_across_savepoints_and_other_writers(db_url: str) -> None:
+    """Later events of a transaction chain onto its last one without reading the tail again;
+    an event rolled back with a savepoint, or appended by another session in between
+    transactions, must not fork the chain."""
+
+    def event(s, i: int) -> None:  # type: ignore[no-untyped-def]
+        record(
+            s,
+            at=T0 + timedelta(minutes=i),
+            actor="test",
+            action="case.state",
+            object_type="case",
+            object_id=i,
+        )
+
+    with session_scope(db_url) as s:
+        event(s, 0)
+        savepoint = s.begin_nested()
+        event(s, 1)
+        savepoint.rollback()
+        event(s, 2)
+        event(s, 3)
+        s.commit()
+        with session_scope(db_url) as other:
+            event(other, 4)
+        event(s, 5)
+        event(s, 6)
+    with session_scope(db_url) as s:
+        assert list(verify_chain(s)) == []
+        ids = [int(e.object_id) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert ids == [0, 2, 3, 4, 5, 6]

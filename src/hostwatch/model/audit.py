@@ -72,11 +72,21 @@ def record(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    session.flush()
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    """Append one event to the chain inside the caller's transaction.
+
+    The first event of a transaction takes the append lock and reads the chain's tail; the
+    transaction then holds the lock, so its later events chain onto the one before without
+    reading again (a delivery or a check writes several, and each read cost a flush).
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    tail = session.info.get(_TAIL)
+    if tail is not None and tail[0] is transaction:
+        prev = tail[1].hash
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        session.flush()
+        prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -89,8 +99,15 @@ def record(
     )
     event.hash = event_hash(event.prev_hash, event)
     session.add(event)
-    session.flush()
+    if tail is None or tail[0] is not transaction:
+        session.flush()  # the insert takes SQLite's write lock for the rest of the transaction
+        transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info[_TAIL] = (transaction, event)
     return event
+
+
+_TAIL = "hostwatch.audit.tail"
+"""Session.info key: the transaction that last appended, and its event."""
 
 
 @dataclass(frozen=True)

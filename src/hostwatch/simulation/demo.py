@@ -21,7 +21,7 @@ from hostwatch.clock import Clock
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings, configure
 from hostwatch.simulation.reference import write_reference
-from hostwatch.simulation.replay import Replay, ReplaySummary
+from hostwatch.simulation.replay import PassOutcome, Replay, ReplaySummary
 from hostwatch.simulation.servers import HostingState, SimulatedInternet, free_port
 from hostwatch.simulation.world import PARTIES, World, build_world
 
@@ -156,7 +156,6 @@ def _replay(
     from hostwatch.ingest.pipeline import ingest_file
     from hostwatch.takedown.checker import CheckSession, Politeness
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
-    from hostwatch.takedown.scheduler import next_due
     from hostwatch.takedown.send import Transport
     from hostwatch.takedown.workflow import run_pass
 
@@ -181,16 +180,15 @@ def _replay(
 
     with CheckSession(settings, politeness=politeness) as checks:
 
-        def one_pass(clock: Clock, fresh: bool) -> bool:
+        def one_pass(clock: Clock, fresh: bool) -> PassOutcome:
             report = run_pass(
                 settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
             )
-            return report.delivered.sent > 0
+            return report.delivered.sent > 0, report.next_due
 
         return replay.run(
             one_pass,
             ingest,
-            lambda: next_due(settings),
             progress=(lambda share: progress("replaying the simulated year", share))
             if progress
             else None,

@@ -54,6 +54,10 @@ class _Event:
     action: Callable[[], None] = field(compare=False)
 
 
+PassOutcome = tuple[bool, datetime | None]
+"""What the replay needs of a pass: whether it delivered mail, and when the next thing is due."""
+
+
 @dataclass
 class ReplaySummary:
     passes: int = 0
@@ -153,14 +157,11 @@ class Replay:
         outbox = Path(self.settings.outbox_dir)
         if not outbox.exists():
             return
-        new = sorted(
-            entry.path
-            for entry in os.scandir(outbox)
-            if entry.name.endswith(".eml") and entry.path not in self._read
-        )
+        # a set difference, not a test per file: the outbox holds the whole year's mail
+        new = sorted(name for name in set(os.listdir(outbox)) - self._read if name.endswith(".eml"))
         for name in new:
             self._read.add(name)
-            sent_at, recipients, text = _read_message(Path(name).read_bytes())
+            sent_at, recipients, text = _read_message((outbox / name).read_bytes())
             sent_at = sent_at or self.clock.now()
             self.summary.messages_read += 1
             for url in set(URL_IN_TEXT.findall(text)):
@@ -169,15 +170,15 @@ class Replay:
 
     # -- the loop -----------------------------------------------------------------------------
     # ``run_pass`` makes one workflow pass and says whether it delivered any message, so the
-    # providers read their mail only when there is new mail. Its second argument says whether
-    # the pass can find anything new to attribute: only notices bring that here, so only the
-    # first pass and the passes at arrivals need to look.
+    # providers read their mail only when there is new mail, and when the workflow next has
+    # something due. Its second argument says whether the pass can find anything new to
+    # attribute: only notices bring that here, so only the first pass and the passes at arrivals
+    # need to look.
 
     def run(
         self,
-        run_pass: Callable[[Clock, bool], bool],
+        run_pass: Callable[[Clock, bool], PassOutcome],
         ingest: Callable[[Path], object],
-        next_due: Callable[[], datetime | None],
         progress: Callable[[float], None] | None = None,
     ) -> ReplaySummary:
         notices = self.world.notices
@@ -187,6 +188,7 @@ class Replay:
             self.schedule(
                 notice.received_at - timedelta(minutes=30), lambda n=notice: self._publish(n)
             )
+        due: datetime | None = None
         while True:
             now = self.clock.now()
             candidates = [self.world.end]
@@ -194,7 +196,6 @@ class Replay:
                 candidates.append(notices[i].received_at)
             if self.events:
                 candidates.append(self.events[0].at)
-            due = next_due()
             if due is not None:
                 candidates.append(max(due, now))
             upcoming = min(candidates)
@@ -214,7 +215,7 @@ class Replay:
                 feed = write_intelmq(arrived, self._feed_dir / f"{at:%Y%m%dT%H%M}.jsonl")
                 ingest(feed)
                 self.summary.notices += len(arrived)
-            delivered = run_pass(self.clock, bool(arrived) or not self.summary.passes)
+            delivered, due = run_pass(self.clock, bool(arrived) or not self.summary.passes)
             self.summary.passes += 1
             if delivered:
                 self._read_mail()

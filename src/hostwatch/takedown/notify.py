@@ -222,7 +222,10 @@ def waiting(session: Session, now: datetime) -> tuple[bool, bool]:
 
     One unlocked read, so that a pass with nothing to send skips planning and delivery: a case
     that a concurrent transaction is making due is missed here exactly as the locking query of
-    ``plan_messages`` would miss it (it only sees committed rows as due).
+    ``plan_messages`` would miss it (it only sees committed rows as due). A message gets at most
+    one final delivery (``_deliver_one`` locks it and checks), so some intent is pending exactly
+    when there are more messages than final deliveries: two counts, instead of a lookup per
+    message, which cost a pass more the longer hostwatch had been sending.
     """
     due = exists().where(
         Case.state.in_(MESSAGE_STATES),
@@ -230,9 +233,11 @@ def waiting(session: Session, now: datetime) -> tuple[bool, bool]:
         Case.next_message_at.is_not(None),
         Case.next_message_at <= now,
     )
-    final = exists().where(Delivery.message_id == Message.id, Delivery.outcome.in_(FINAL))
-    pending = exists(select(Message.id).where(~final))
-    row = session.execute(select(due, pending)).one()
+    messages = select(func.count()).select_from(Message).scalar_subquery()
+    finals = (
+        select(func.count()).select_from(Delivery).where(Delivery.outcome.in_(FINAL))
+    ).scalar_subquery()
+    row = session.execute(select(due, messages > finals)).one()
     return bool(row[0]), bool(row[1])
 
 

@@ -13,18 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from hostwatch.clock import Clock
-from hostwatch.model.case import Case
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings
 from hostwatch.takedown.checker import CheckSession
-from hostwatch.takedown.notify import MESSAGE_STATES
 from hostwatch.takedown.policy import load_policy
 from hostwatch.takedown.send import Transport
-from hostwatch.takedown.verdicts import CHECK_STATES
-from hostwatch.takedown.workflow import PassReport, run_pass
+from hostwatch.takedown.workflow import PassReport, earliest_due, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +31,9 @@ def run_once(settings: Settings, clock: Clock, *, policy_path: Path | None = Non
 
 
 def next_due(settings: Settings) -> datetime | None:
-    """The earliest time any open case has a message or a check due.
-
-    Only what a pass acts on counts: a message of a case in a message state, a check of a case
-    in a checked state (an offline-pending case keeps its re-notice time but gets no re-notice
-    until it is seen again), neither for a held case.
-    """
-    message = select(func.min(Case.next_message_at)).where(
-        Case.held.is_(False), Case.state.in_(MESSAGE_STATES)
-    )
-    check = select(func.min(Case.next_check_at)).where(
-        Case.held.is_(False), Case.state.in_(CHECK_STATES)
-    )
+    """The earliest time any open case has a message or a check due (see ``earliest_due``)."""
     with session_scope(settings.database_url) as session:
-        row = session.execute(select(message.scalar_subquery(), check.scalar_subquery())).one()
-    times = [t for t in row if t is not None]
-    return min(times) if times else None
+        return earliest_due(session)
 
 
 def run_forever(
@@ -72,7 +54,7 @@ def run_forever(
             report = run_pass(settings, clock, policy=policy, transport=transport, checks=checks)
             if on_pass is not None:
                 on_pass(report)
-            due = next_due(settings)
+            due = report.next_due
             wait = max_sleep
             if due is not None:
                 wait = min(max_sleep, max(1.0, (due - clock.now()).total_seconds()))

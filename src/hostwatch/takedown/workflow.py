@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hostwatch.attribution.batch import attribute_pending
 from hostwatch.clock import Clock
@@ -52,6 +53,8 @@ class PassReport:
     delivered: Delivered = field(default_factory=Delivered)
     checked: int = 0
     states: dict[str, int] = field(default_factory=dict)
+    next_due: datetime | None = None
+    """When the next message or check falls due, as of the end of this pass."""
 
 
 def attribute_new(settings: Settings, clock: Clock) -> int:
@@ -79,8 +82,15 @@ def send_due(
         planned = plan_messages(session, settings, policy, now) if due else []
     if not (planned or (deliver and pending)):
         return len(planned), Delivered()
+    # with nothing pending before planning, what was just planned is all there is to deliver,
+    # and the search for undelivered intents among every message ever sent can be skipped
     delivered = deliver_pending(
-        session_factory(settings.database_url), settings, policy, transport, now
+        session_factory(settings.database_url),
+        settings,
+        policy,
+        transport,
+        now,
+        only=None if pending else planned,
     )
     return len(planned), delivered
 
@@ -239,4 +249,23 @@ def run_pass(
     with session_scope(settings.database_url) as session:
         counts = session.execute(select(Case.state, func.count()).group_by(Case.state))
         report.states = {state: count for state, count in counts}
+        report.next_due = earliest_due(session)
     return report
+
+
+def earliest_due(session: Session) -> datetime | None:
+    """The earliest time any open case has a message or a check due.
+
+    Only what a pass acts on counts: a message of a case in a message state, a check of a case
+    in a checked state (an offline-pending case keeps its re-notice time but gets no re-notice
+    until it is seen again), neither for a held case.
+    """
+    message = select(func.min(Case.next_message_at)).where(
+        Case.held.is_(False), Case.state.in_(MESSAGE_STATES)
+    )
+    check = select(func.min(Case.next_check_at)).where(
+        Case.held.is_(False), Case.state.in_(CHECK_STATES)
+    )
+    row = session.execute(select(message.scalar_subquery(), check.scalar_subquery())).one()
+    times = [t for t in row if t is not None]
+    return min(times) if times else None
