@@ -86,7 +86,7 @@ def record(
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         session.flush()
-        prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        prev = session.scalar(_TAIL_HASH)
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -106,6 +106,7 @@ def record(
     return event
 
 
+_TAIL_HASH = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 _TAIL = "hostwatch.audit.tail"
 """Session.info key: the transaction that last appended, and its event."""
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hostwatch.model.attribution import Attribution
@@ -227,18 +227,24 @@ def waiting(session: Session, now: datetime) -> tuple[bool, bool]:
     when there are more messages than final deliveries: two counts, instead of a lookup per
     message, which cost a pass more the longer hostwatch had been sending.
     """
-    due = exists().where(
+    row = session.execute(_WAITING, {"now": now}).one()
+    return bool(row[0]), bool(row[1])
+
+
+_WAITING = select(
+    exists().where(
         Case.state.in_(MESSAGE_STATES),
         Case.held.is_(False),
         Case.next_message_at.is_not(None),
-        Case.next_message_at <= now,
-    )
-    messages = select(func.count()).select_from(Message).scalar_subquery()
-    finals = (
-        select(func.count()).select_from(Delivery).where(Delivery.outcome.in_(FINAL))
-    ).scalar_subquery()
-    row = session.execute(select(due, messages > finals)).one()
-    return bool(row[0]), bool(row[1])
+        Case.next_message_at <= bindparam("now"),
+    ),
+    select(func.count()).select_from(Message).scalar_subquery()
+    > select(func.count())
+    .select_from(Delivery)
+    .where(Delivery.outcome.in_(FINAL))
+    .scalar_subquery(),
+)
+"""Built once: a pass runs it every time, and building it cost more than SQLite running it."""
 
 
 def pending_message_ids(session: Session) -> list[int]:
@@ -284,15 +290,10 @@ def _deliver_one(
     transport: Transport,
     now: datetime,
 ) -> str | None:
-    message = session.scalar(
-        select(Message)
-        .where(Message.id == message_id_)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
+    message = session.scalar(_MESSAGE_TO_DELIVER, {"id": message_id_})
     if message is None:
         return None
-    deliveries = list(session.scalars(select(Delivery).where(Delivery.message_id == message.id)))
+    deliveries = list(session.scalars(_DELIVERIES, {"id": message.id}))
     if any(d.outcome in FINAL for d in deliveries):
         return None
     tempfails = [d for d in deliveries if d.outcome == "tempfail"]
@@ -337,15 +338,25 @@ def _delivery(
 
 
 def _message_cases(session: Session, message: Message) -> list[Case]:
-    query = (
-        select(Case)
-        .join(MessageCase, MessageCase.case_id == Case.id)
-        .where(MessageCase.message_id == message.id)
-        .order_by(Case.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_MESSAGE_CASES, {"id": message.id}))
+
+
+# Built once, like _WAITING: every delivery runs them.
+_MESSAGE_TO_DELIVER = (
+    select(Message)
+    .where(Message.id == bindparam("id"))
+    .with_for_update(skip_locked=True)
+    .execution_options(populate_existing=True)
+)
+_DELIVERIES = select(Delivery).where(Delivery.message_id == bindparam("id"))
+_MESSAGE_CASES = (
+    select(Case)
+    .join(MessageCase, MessageCase.case_id == Case.id)
+    .where(MessageCase.message_id == bindparam("id"))
+    .order_by(Case.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def _mark_sent(session: Session, message: Message, policy: Policy, now: datetime) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hostwatch.model.case import Case
@@ -69,11 +69,12 @@ def check_row(case: Case, result: CheckResult, now: datetime, worker: str | None
 
 def confirming_run(session: Session, case: Case, spacing: timedelta) -> list[datetime]:
     """Times of the failed checks since the last online one that count towards "offline"."""
-    query = select(Check.checked_at, Check.online, Check.outcome).where(Check.case_id == case.id)
-    if case.last_online_at is not None:
-        query = query.where(Check.checked_at > case.last_online_at)
+    if case.last_online_at is None:
+        rows = session.execute(_CASE_CHECKS, {"case": case.id})
+    else:
+        rows = session.execute(_CASE_CHECKS_SINCE, {"case": case.id, "since": case.last_online_at})
     counted: list[datetime] = []
-    for checked_at, online, outcome in session.execute(query.order_by(Check.checked_at, Check.id)):
+    for checked_at, online, outcome in rows:
         if online:
             counted = []
         elif outcome in INCONCLUSIVE:
@@ -81,6 +82,15 @@ def confirming_run(session: Session, case: Case, spacing: timedelta) -> list[dat
         elif not counted or checked_at - counted[-1] >= spacing:
             counted.append(checked_at)
     return counted
+
+
+_CASE_CHECKS = (
+    select(Check.checked_at, Check.online, Check.outcome)
+    .where(Check.case_id == bindparam("case"))
+    .order_by(Check.checked_at, Check.id)
+)
+_CASE_CHECKS_SINCE = _CASE_CHECKS.where(Check.checked_at > bindparam("since"))
+# Built once (see ``_DUE_FOR_CHECK``): every failed check runs one.
 
 
 def apply_check(
@@ -191,17 +201,19 @@ def due_for_check(
     session: Session, now: datetime, limit: int | None = None
 ) -> list[tuple[int, str]]:
     """(case id, URL) of every case whose check is due at ``now``, oldest due first."""
-    query = (
-        select(Case.id, Url.url)
-        .join(Url, Url.id == Case.url_id)
-        .where(
-            Case.state.in_(CHECK_STATES),
-            Case.held.is_(False),
-            Case.next_check_at.is_not(None),
-            Case.next_check_at <= now,
-        )
-        .order_by(Case.next_check_at, Case.id)
+    query = _DUE_FOR_CHECK.limit(limit) if limit else _DUE_FOR_CHECK
+    return [(row[0], row[1]) for row in session.execute(query, {"now": now})]
+
+
+_DUE_FOR_CHECK = (
+    select(Case.id, Url.url)
+    .join(Url, Url.id == Case.url_id)
+    .where(
+        Case.state.in_(CHECK_STATES),
+        Case.held.is_(False),
+        Case.next_check_at.is_not(None),
+        Case.next_check_at <= bindparam("now"),
     )
-    if limit:
-        query = query.limit(limit)
-    return [(row[0], row[1]) for row in session.execute(query)]
+    .order_by(Case.next_check_at, Case.id)
+)
+"""Built once: every pass runs it (see ``notify._WAITING``)."""

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.batch import attribute_pending
@@ -141,19 +141,10 @@ def check_cases(
         if not results:
             return
         with session_scope(settings.database_url) as session:
-            cases = session.scalars(
-                select(Case)
-                .where(Case.id.in_(results))
-                .order_by(Case.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).all()
+            cases = session.scalars(_CASES_TO_RECORD, {"ids": list(results)}).all()
             # the verdicts look up each case's attribution: one query for the batch, not one each
-            wanted = {case.attribution_id for case in cases} - {None}
-            attributions = {
-                a.id: a
-                for a in session.scalars(select(Attribution).where(Attribution.id.in_(wanted)))
-            }
+            wanted = list({case.attribution_id for case in cases} - {None})
+            attributions = {a.id: a for a in session.scalars(_ATTRIBUTIONS, {"ids": wanted})}
             for case in cases:
                 if case.held or case.state not in CHECK_STATES:
                     continue
@@ -247,7 +238,7 @@ def run_pass(
         delivered.failed + delivered_again.failed,
     )
     with session_scope(settings.database_url) as session:
-        counts = session.execute(select(Case.state, func.count()).group_by(Case.state))
+        counts = session.execute(_STATE_COUNTS)
         report.states = {state: count for state, count in counts}
         report.next_due = earliest_due(session)
     return report
@@ -260,12 +251,26 @@ def earliest_due(session: Session) -> datetime | None:
     in a checked state (an offline-pending case keeps its re-notice time but gets no re-notice
     until it is seen again), neither for a held case.
     """
-    message = select(func.min(Case.next_message_at)).where(
-        Case.held.is_(False), Case.state.in_(MESSAGE_STATES)
-    )
-    check = select(func.min(Case.next_check_at)).where(
-        Case.held.is_(False), Case.state.in_(CHECK_STATES)
-    )
-    row = session.execute(select(message.scalar_subquery(), check.scalar_subquery())).one()
+    row = session.execute(_EARLIEST_DUE).one()
     times = [t for t in row if t is not None]
     return min(times) if times else None
+
+
+_EARLIEST_DUE = select(
+    select(func.min(Case.next_message_at))
+    .where(Case.held.is_(False), Case.state.in_(MESSAGE_STATES))
+    .scalar_subquery(),
+    select(func.min(Case.next_check_at))
+    .where(Case.held.is_(False), Case.state.in_(CHECK_STATES))
+    .scalar_subquery(),
+)
+_STATE_COUNTS = select(Case.state, func.count()).group_by(Case.state)
+_CASES_TO_RECORD = (
+    select(Case)
+    .where(Case.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Case.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_ATTRIBUTIONS = select(Attribution).where(Attribution.id.in_(bindparam("ids", expanding=True)))
+# Built once: a pass runs each of them, and building one cost more than SQLite running it.
