@@ -152,3 +152,25 @@ def test_audit_chain_holds_across_savepoints_and_other_writers(db_url: str) -> N
         assert list(verify_chain(s)) == []
         ids = [int(e.object_id) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert ids == [0, 2, 3, 4, 5, 6]
+
+
+def test_new_sqlite_files_get_large_pages_and_old_ones_keep_theirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from hostwatch.model.db import SQLITE_PAGE_BYTES, migrate
+
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:  # a file made before the setting: 4 KiB pages
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE made_before (x)")
+    for path in (new, old):
+        migrate(f"sqlite:///{path}")
+        with session_scope(f"sqlite:///{path}") as s:
+            s.add(Url(id=url_id("http://a.example/"), url="http://a.example/", scheme="http",
+                      host="a.example", host_type="domain", first_seen_at=T0))  # fmt: skip
+    sizes = {}
+    for path in (new, old):
+        with sqlite3.connect(path) as conn:
+            sizes[path.name] = conn.execute("PRAGMA page_size").fetchone()[0]
+            assert conn.execute("SELECT count(*) FROM urls").fetchone()[0] == 1
+    assert sizes == {"new.db": SQLITE_PAGE_BYTES, "old.db": 4096}
