@@ -28,6 +28,15 @@ def test_checks_are_back_on_for_every_later_session(sqlite_url: str) -> None:
     with engine_for(sqlite_url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+
+
+def test_bulk_writers_map_the_file(sqlite_url: str) -> None:
+    from hostwatch.model.db import BULK_MMAP_BYTES, trusted_connection
+
+    with trusted_connection(engine_for(sqlite_url)) as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == BULK_MMAP_BYTES
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
 
 
 def test_postgres_keeps_checking(pg_url: str) -> None:
