@@ -1,4 +1,4 @@
-"""``hostwatch demo``: the whole job on the embedded default, offline, in about a minute.
+"""``hostwatch demo``: the whole job on the embedded default, offline, in well under a minute.
 
 A simulated hotline year goes through the real chain: reference data catalogued as snapshots,
 notices ingested as they arrive, attribution through DNS and the routing table, messages to the
