@@ -152,14 +152,17 @@ def _serve(server_ips: list[str], web_port: int, dns_port: int) -> None:
         if op == "requests":
             print(servers.requests, flush=True)
             continue
-        getattr(servers.state, _CHANGES[op])(*args)
+        if op not in _CHANGES:
+            raise ValueError(f"unknown change {op!r}")
+        getattr(servers.state, op)(*args)
         print("ok", flush=True)
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
     loop.call_soon_threadsafe(loop.stop)
-    print(servers.requests, flush=True)
+    with contextlib.suppress(BrokenPipeError):  # a parent that died is not waiting for it
+        print(servers.requests, flush=True)
 
 
-_CHANGES = {"serve": "serve", "remove": "remove", "point": "point"}
+_CHANGES = frozenset({"serve", "remove", "point"})
 """The only state methods the parent may call in the child."""
 
 
