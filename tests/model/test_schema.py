@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hostwatch.identity import url_id
 from hostwatch.model import AuditEvent, Base, Notice, Url
@@ -99,19 +101,22 @@ def test_url_ids_are_stable_and_positive() -> None:
     assert 0 < url_id("http://example.com/") < 2**63
 
 
+def _event(session: Session, i: int, **details: Any) -> None:
+    record(
+        session,
+        at=T0 + timedelta(minutes=i),
+        actor="test",
+        action="case.state",
+        object_type="case",
+        object_id=i,
+        **details,
+    )
+
+
 def test_audit_chain_detects_tampering(db_url: str) -> None:
     with session_scope(db_url) as s:
         for i in range(5):
-            record(
-                s,
-                at=T0 + timedelta(minutes=i),
-                actor="test",
-                action="case.state",
-                object_type="case",
-                object_id=i,
-                reason=f"step {i}",
-                data={"to": "notified"},
-            )
+            _event(s, i, reason=f"step {i}", data={"to": "notified"})
     with session_scope(db_url) as s:
         assert list(verify_chain(s)) == []
         third = s.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(2).limit(1)).one()
@@ -126,28 +131,18 @@ def test_audit_chain_holds_across_savepoints_and_other_writers(db_url: str) -> N
     an event rolled back with a savepoint, or appended by another session in between
     transactions, must not fork the chain."""
 
-    def event(s, i: int) -> None:  # type: ignore[no-untyped-def]
-        record(
-            s,
-            at=T0 + timedelta(minutes=i),
-            actor="test",
-            action="case.state",
-            object_type="case",
-            object_id=i,
-        )
-
     with session_scope(db_url) as s:
-        event(s, 0)
+        _event(s, 0)
         savepoint = s.begin_nested()
-        event(s, 1)
+        _event(s, 1)
         savepoint.rollback()
-        event(s, 2)
-        event(s, 3)
+        _event(s, 2)
+        _event(s, 3)
         s.commit()
         with session_scope(db_url) as other:
-            event(other, 4)
-        event(s, 5)
-        event(s, 6)
+            _event(other, 4)
+        _event(s, 5)
+        _event(s, 6)
     with session_scope(db_url) as s:
         assert list(verify_chain(s)) == []
         ids = [int(e.object_id) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]

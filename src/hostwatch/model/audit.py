@@ -80,7 +80,8 @@ def record(
     """
     transaction = session.get_nested_transaction() or session.get_transaction()
     tail = session.info.get(_TAIL)
-    if tail is not None and tail[0] is transaction:
+    chained = tail is not None and tail[0] is transaction
+    if chained:
         prev = tail[1].hash
     else:
         if session.get_bind().dialect.name == "postgresql":
@@ -99,7 +100,7 @@ def record(
     )
     event.hash = event_hash(event.prev_hash, event)
     session.add(event)
-    if tail is None or tail[0] is not transaction:
+    if not chained:
         session.flush()  # the insert takes SQLite's write lock for the rest of the transaction
         transaction = session.get_nested_transaction() or session.get_transaction()
     session.info[_TAIL] = (transaction, event)

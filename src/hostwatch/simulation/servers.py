@@ -34,20 +34,20 @@ class HostingState:
     addresses: dict[str, str] = field(default_factory=dict)
     online: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    sink: Callable[[str, tuple[str, ...]], None] | None = None
+    sink: Callable[..., object] | None = None
     """Where changes are forwarded: the running servers' copy of this state."""
 
     def serve(self, url: str) -> None:
         with self.lock:
             self.online.add(url)
             if self.sink is not None:
-                self.sink("serve", (url,))
+                self.sink("serve", url)
 
     def remove(self, url: str) -> None:
         with self.lock:
             self.online.discard(url)
             if self.sink is not None:
-                self.sink("remove", (url,))
+                self.sink("remove", url)
 
     def is_online(self, url: str) -> bool:
         with self.lock:
@@ -57,7 +57,7 @@ class HostingState:
         with self.lock:
             self.addresses[host] = address
             if self.sink is not None:
-                self.sink("point", (host, address))
+                self.sink("point", host, address)
 
     def address(self, host: str) -> str | None:
         with self.lock:
@@ -205,9 +205,6 @@ class SimulatedInternet:
             raise RuntimeError("the simulated internet stopped unexpectedly")
         return answer.strip()
 
-    def _forward(self, op: str, args: tuple[str, ...]) -> None:
-        self._ask(op, *args)
-
     def __enter__(self) -> SimulatedInternet:
         command = [
             sys.executable,
@@ -228,10 +225,10 @@ class SimulatedInternet:
             raise OSError(f"the simulated internet could not start: {detail}")
         with self.state.lock:
             for host, address in self.state.addresses.items():
-                self._forward("point", (host, address))
+                self._ask("point", host, address)
             for url in self.state.online:
-                self._forward("serve", (url,))
-            self.state.sink = self._forward
+                self._ask("serve", url)
+            self.state.sink = self._ask
         return self
 
     def __exit__(self, *exc: object) -> None:

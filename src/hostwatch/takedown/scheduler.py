@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from hostwatch.clock import Clock
-from hostwatch.model.db import migrate, session_scope
+from hostwatch.model.db import migrate
 from hostwatch.settings import Settings
 from hostwatch.takedown.checker import CheckSession
 from hostwatch.takedown.policy import load_policy
 from hostwatch.takedown.send import Transport
-from hostwatch.takedown.workflow import PassReport, earliest_due, run_pass
+from hostwatch.takedown.workflow import PassReport, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +27,6 @@ def run_once(settings: Settings, clock: Clock, *, policy_path: Path | None = Non
     """Bring the database up to date and make one pass at ``clock.now()``."""
     migrate(settings.database_url)
     return run_pass(settings, clock, policy=load_policy(settings, policy_path))
-
-
-def next_due(settings: Settings) -> datetime | None:
-    """The earliest time any open case has a message or a check due (see ``earliest_due``)."""
-    with session_scope(settings.database_url) as session:
-        return earliest_due(session)
 
 
 def run_forever(

@@ -18,8 +18,8 @@ from hostwatch.settings import Settings, configure
 from hostwatch.takedown import workflow
 from hostwatch.takedown.checker import CheckSession, Politeness
 from hostwatch.takedown.contacts import ContactSpec, add_contact, import_automatic
-from hostwatch.takedown.scheduler import next_due, run_forever
-from hostwatch.takedown.workflow import run_pass
+from hostwatch.takedown.scheduler import run_forever
+from hostwatch.takedown.workflow import earliest_due, run_pass
 
 POLITE = Politeness(per_host=8, min_interval=0)
 
@@ -159,4 +159,5 @@ def test_next_due_counts_only_what_a_pass_would_act_on(local: Settings) -> None:
         held.held, held.next_message_at = True, T0 + timedelta(hours=2)
         held.next_check_at = T0 + timedelta(hours=2)
         watched.next_message_at, watched.next_check_at = None, T0 + timedelta(hours=4)
-    assert next_due(local) == T0 + timedelta(hours=4)
+    with session_scope(local.database_url) as session:
+        assert earliest_due(session) == T0 + timedelta(hours=4)
