@@ -15,7 +15,8 @@ class Check(Base):
     """One probe of one URL. Never updated.
 
     ``online`` is "reachable with a success or redirect status", which is not "content present":
-    the check never reads the body.
+    the check never reads the body. ``inconclusive_reason`` marks a check that is evidence of
+    nothing about the target.
     """
 
     __tablename__ = "checks"
@@ -35,6 +36,9 @@ class Check(Base):
     duration_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(100))
+    # Set when the check says nothing about the target (hostwatch's own fault, a failed control
+    # probe, a target the policy forbids): such a check is neither "online" nor "offline".
+    inconclusive_reason: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(None, "url_id", "checked_at"),
