@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     notifier_name: str = Field("hostwatch hotline", description="Notifier identity (DSA art. 16).")
     notifier_email: str = Field("hotline@hostwatch.invalid", description="From: of notices.")
     country: str = Field("NL", description="The country whose national total the report uses.")
+    order_policy: Path | None = Field(
+        None, description="Removal-order deadline policy (TOML); unset = the shipped orders.toml."
+    )
     pseudonym_key: str = Field(
         "hostwatch-default-pseudonym-key",
         description="Secret for the keyed hashes of the researcher export; set your own.",

@@ -5,6 +5,7 @@ once and never updated. Derived: Url, Attribution, Provider, Contact, Case; each
 from the records.
 """
 
+from hostwatch.model.appointment import CheckAppointment
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.base import Base
@@ -13,6 +14,14 @@ from hostwatch.model.check import Check
 from hostwatch.model.message import Delivery, Message, MessageCase
 from hostwatch.model.notice import IngestRun, Notice
 from hostwatch.model.observation import Observation
+from hostwatch.model.order import (
+    Order,
+    OrderCase,
+    OrderEvent,
+    OrderProposal,
+    ProviderTurnover,
+    SanctionRecord,
+)
 from hostwatch.model.party import Contact, Provider, ProviderAsset
 from hostwatch.model.service import ApiToken, WatchlistEntry
 from hostwatch.model.snapshot import Snapshot
@@ -25,6 +34,7 @@ __all__ = [
     "Base",
     "Case",
     "Check",
+    "CheckAppointment",
     "Contact",
     "Delivery",
     "IngestRun",
@@ -32,8 +42,14 @@ __all__ = [
     "MessageCase",
     "Notice",
     "Observation",
+    "Order",
+    "OrderCase",
+    "OrderEvent",
+    "OrderProposal",
     "Provider",
     "ProviderAsset",
+    "ProviderTurnover",
+    "SanctionRecord",
     "Snapshot",
     "Url",
     "WatchlistEntry",

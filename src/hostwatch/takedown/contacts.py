@@ -22,7 +22,7 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
 from hostwatch.model.party import Contact, Provider, ProviderAsset
 
-CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority")
+CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority", "order")
 FORMATS = ("email", "xarf")
 IMPORT_FIELDS = (
     "name",

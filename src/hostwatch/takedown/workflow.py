@@ -25,6 +25,7 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
 from hostwatch.settings import Settings
+from hostwatch.takedown.appointments import bring_forward
 from hostwatch.takedown.cases import open_cases
 from hostwatch.takedown.checker import CheckResult, CheckSession, Politeness, run_checks
 from hostwatch.takedown.notify import (
@@ -158,6 +159,7 @@ def check_cases(
                 apply_check(
                     session, case, result, settings=settings, rules=rules, now=now, worker=worker
                 )
+                bring_forward(session, case, now)
                 checked.done += 1
                 if _message_due(case, now):
                     checked.messages_due = True

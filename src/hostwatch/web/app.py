@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from hostwatch.clock import Clock
 from hostwatch.model.db import engine_for, session_factory
 from hostwatch.settings import Settings
-from hostwatch.web.api import attributions, cases, notices, providers, service_admin
+from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
 from hostwatch.web.deps import Service
 from hostwatch.web.feed import router as feed_router
 from hostwatch.web.ops import AccessLog, RequestMetrics, metrics_router
@@ -119,9 +119,10 @@ def create_app(
     app.state.submit_limit = TokenBucket(*submit_rate)
     metrics = RequestMetrics()
     app.state.metrics = metrics
-    for module in (cases, attributions, providers, notices, service_admin):
+    for module in (cases, attributions, providers, notices, orders, service_admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(feed_router, prefix=API_PREFIX)
+    app.include_router(orders.register_router, prefix=API_PREFIX)
     app.include_router(ops_router)
     app.include_router(metrics_router(metrics))
     app.include_router(portal_router)
