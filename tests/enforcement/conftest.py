@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "takedown" / "workflow"))
 
-from ntd_servers import smtp, web, wf_settings  # noqa: E402
+from ntd_servers import smtp, web, wf_settings
 
 __all__ = ["smtp", "web", "wf_settings"]
