@@ -146,7 +146,11 @@ def issue_order(
     now: datetime,
     actor: str,
 ) -> Order:
-    """Issue an order and queue its delivery (the caller sends the message it names)."""
+    """Issue an order and queue its delivery (the caller sends the message it names).
+
+    Times are kept to the second: an order is a legal document and states its deadline so.
+    """
+    now = now.replace(microsecond=0)
     if not case_ids:
         raise OrderError("an order names at least one case")
     provider = _provider(session, provider_name)

@@ -284,8 +284,14 @@ def decide(
     if amount is not None and amount < 0:
         raise SanctionError("an amount is not negative")
     ceiling = (proposal.data or {}).get("ceiling_eur")
-    if outcome == "fine" and ceiling is not None and amount is not None and amount > ceiling:
-        raise SanctionError(f"{amount:,.2f} EUR exceeds the ceiling of {ceiling:,.2f} EUR")
+    if outcome == "fine" and ceiling is not None and amount is not None:
+        # the ceiling caps the fine; penalty payments for the missed URLs come on top
+        limit = ceiling + float((proposal.data or {}).get("penalty_eur") or 0.0)
+        if amount > limit:
+            raise SanctionError(
+                f"{amount:,.2f} EUR exceeds the fine ceiling of {ceiling:,.2f} EUR "
+                "plus the penalty payments"
+            )
     decision = SanctionRecord(
         reference=_next_reference(session, "DEC", now),
         kind="decision",
