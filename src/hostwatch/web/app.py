@@ -27,6 +27,7 @@ from hostwatch.web.deps import Service
 from hostwatch.web.feed import router as feed_router
 from hostwatch.web.ops import AccessLog, RequestMetrics, metrics_router
 from hostwatch.web.ops import router as ops_router
+from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
 from hostwatch.web.scope import install_sqlite_functions
@@ -123,9 +124,11 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(feed_router, prefix=API_PREFIX)
     app.include_router(orders.register_router, prefix=API_PREFIX)
+    app.include_router(orders.scorecard_router, prefix=API_PREFIX)
     app.include_router(ops_router)
     app.include_router(metrics_router(metrics))
     app.include_router(portal_router)
+    app.include_router(orders_portal_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_middleware(SecurityHeaders)

@@ -344,10 +344,45 @@ def sanctions_turnover(
     typer.echo(f"{provider}: turnover {year} = {amount:,.2f} EUR")
 
 
-@sanctions_app.command("register")
-def sanctions_register(
-    output: Annotated[str, typer.Option("--format", help="json | table")] = "json",
+@sanctions_app.command("scorecard")
+def sanctions_scorecard(
+    provider: Annotated[str, typer.Option(help="The hosting provider's name.")],
+    period: Annotated[str, typer.Option(help="2025, 2025Q1 or FROM..TO.")],
 ) -> None:
+    """The duty-of-care scorecard of a provider over a period, as JSON."""
+    from sqlalchemy import select
+
+    from hostwatch.metrics.duty_of_care import scorecard
+    from hostwatch.metrics.frame import load_frame
+    from hostwatch.metrics.period import parse_period
+    from hostwatch.model.db import migrate, session_scope
+    from hostwatch.model.party import Provider
+    from hostwatch.settings import get_settings
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    try:
+        window = parse_period(period)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    frame = load_frame(settings.database_url, window, offline_after=settings.offline_after)
+    with session_scope(settings.database_url) as session:
+        provider_id = session.scalar(select(Provider.id).where(Provider.name == provider))
+        if provider_id is None:
+            raise _fail(f"no provider named {provider!r}")
+        card = scorecard(
+            session,
+            provider_id,
+            window,
+            frame,
+            now=settings.clock().now(),
+            offline_after=settings.offline_after,
+        )
+    typer.echo(json.dumps(card, indent=2, default=str))
+
+
+@sanctions_app.command("register")
+def sanctions_register() -> None:
     """The public register: published decisions, no URL, host or IP."""
     from hostwatch.enforcement.register import public_register
     from hostwatch.model.db import migrate, session_scope

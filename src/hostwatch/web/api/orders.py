@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -22,12 +22,16 @@ from hostwatch.enforcement.orders import (
     view_orders,
 )
 from hostwatch.enforcement.register import public_register
+from hostwatch.metrics.duty_of_care import scorecard
+from hostwatch.metrics.frame import load_frame
+from hostwatch.metrics.period import parse_period
 from hostwatch.web.api.common import json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, db, require, service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 register_router = APIRouter(tags=["register"])
+scorecard_router = APIRouter(tags=["orders"])
 
 Regulator = Annotated[Principal, Depends(require("regulator"))]
 Readers = Annotated[Principal, Depends(require("regulator", "provider", "analyst", "admin"))]
@@ -173,6 +177,36 @@ def propose(
     except OrderError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"proposal": proposal.id, "case_id": case_id}
+
+
+@scorecard_router.get("/scorecards/{provider_id}", summary="A provider's duty-of-care scorecard")
+def get_scorecard(
+    provider_id: int,
+    request: Request,
+    principal: Readers,
+    session: Annotated[Session, Depends(db)],
+    svc: Annotated[Service, Depends(service)],
+    period: Annotated[str, Query(max_length=60)],
+) -> Response:
+    if principal.role == "provider" and principal.provider_id != provider_id:
+        raise HTTPException(404, "no such provider")
+    try:
+        window = parse_period(period)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    frame = load_frame(svc.settings.database_url, window, offline_after=svc.settings.offline_after)
+    try:
+        card = scorecard(
+            session,
+            provider_id,
+            window,
+            frame,
+            now=svc.clock.now(),
+            offline_after=svc.settings.offline_after,
+        )
+    except LookupError as exc:
+        raise HTTPException(404, "no such provider") from exc
+    return json_response(request, card)
 
 
 @register_router.get("/register", summary="The public register of published decisions")

@@ -1,0 +1,124 @@
+"""Portal pages of the regulator's desk: orders, a provider's answer to them, the scorecard, and
+the public register. Each handler authenticates, calls one function of the enforcement layer (or
+the scorecard) and renders; every form carries the CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from sqlalchemy.orm import Session
+
+from hostwatch.enforcement.orders import OrderError, respond, view_orders
+from hostwatch.enforcement.register import public_register
+from hostwatch.metrics.duty_of_care import scorecard
+from hostwatch.metrics.frame import load_frame
+from hostwatch.metrics.period import parse_period
+from hostwatch.web.auth import Principal
+from hostwatch.web.deps import Service, db, service
+from hostwatch.web.portal.routes import back, render, role
+from hostwatch.web.security import check_csrf
+
+router = APIRouter(include_in_schema=False)
+OrderReaders = Annotated[Principal, role("admin", "analyst", "regulator", "provider")]
+ProviderUser = Annotated[Principal, role("provider")]
+DB = Annotated[Session, Depends(db)]
+Svc = Annotated[Service, Depends(service)]
+
+
+def _scope(principal: Principal) -> int | None:
+    return principal.provider_id if principal.role == "provider" else None
+
+
+@router.get("/orders")
+def orders_page(request: Request, me: OrderReaders, session: DB, svc: Svc) -> Response:
+    views = view_orders(
+        session,
+        now=svc.clock.now(),
+        offline_after=svc.settings.offline_after,
+        provider_id=_scope(me),
+    )
+    return render(request, "orders.html", {"orders": views})
+
+
+@router.get("/orders/{reference}")
+def order_page(
+    reference: str, request: Request, me: OrderReaders, session: DB, svc: Svc
+) -> Response:
+    views = view_orders(
+        session,
+        now=svc.clock.now(),
+        offline_after=svc.settings.offline_after,
+        provider_id=_scope(me),
+        reference=reference,
+    )
+    if not views:
+        raise HTTPException(404, "no such order")
+    return render(request, "order.html", {"order": views[0]})
+
+
+@router.post("/orders/{reference}/{kind}")
+def order_answer(
+    reference: str,
+    kind: str,
+    request: Request,
+    me: ProviderUser,
+    session: DB,
+    svc: Svc,
+    text: Annotated[str, Form(max_length=4000)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    if kind not in ("acknowledge", "objection"):
+        raise HTTPException(404, "no such action")
+    try:
+        respond(
+            session,
+            reference,
+            kind="acknowledged" if kind == "acknowledge" else "objection",
+            text=text or None,
+            provider_id=me.provider_id,
+            now=svc.clock.now(),
+            actor=me.actor,
+        )
+    except OrderError as exc:
+        if str(exc).startswith("no order"):
+            raise HTTPException(404, "no such order") from exc
+        raise HTTPException(422, str(exc)) from exc
+    return back(f"/orders/{reference}")
+
+
+@router.get("/scorecards/{provider_id}")
+def scorecard_page(
+    provider_id: int,
+    request: Request,
+    me: OrderReaders,
+    session: DB,
+    svc: Svc,
+    period: str = "",
+) -> Response:
+    if me.role == "provider" and me.provider_id != provider_id:
+        raise HTTPException(404, "no such provider")
+    try:
+        window = parse_period(period or f"{svc.clock.now():%Y}")
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    frame = load_frame(svc.settings.database_url, window, offline_after=svc.settings.offline_after)
+    try:
+        card = scorecard(
+            session,
+            provider_id,
+            window,
+            frame,
+            now=svc.clock.now(),
+            offline_after=svc.settings.offline_after,
+        )
+    except LookupError as exc:
+        raise HTTPException(404, "no such provider") from exc
+    return render(request, "scorecard.html", {"card": card})
+
+
+@router.get("/register")
+def register_page(request: Request, session: DB) -> Response:
+    """Public: no login. Names providers and sanctions, never a location."""
+    return render(request, "register.html", {"entries": public_register(session)})
