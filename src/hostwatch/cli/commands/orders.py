@@ -50,7 +50,7 @@ def orders_issue(
     migrate(settings.database_url)
     clock = settings.clock()
     try:
-        order_policy = load_order_policy(policy)
+        order_policy = load_order_policy(policy or settings.order_policy)
         with session_scope(settings.database_url) as session:
             order = issue_order(
                 session,
@@ -207,7 +207,7 @@ def _change(
                 deadline_hours=deadline_hours,
                 basis=basis,
                 withdraw=withdraw,
-                policy=load_order_policy(policy),
+                policy=load_order_policy(policy or settings.order_policy),
                 now=settings.clock().now(),
                 actor=actor,
             )
