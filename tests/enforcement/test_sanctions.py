@@ -214,3 +214,31 @@ def test_a_single_missed_order_draws_a_warning_and_repetition_a_fine(settings: S
         now=ISSUE + timedelta(days=25),
     )
     assert "proposed: fine" in repeated.stderr
+
+
+def test_amendment_and_withdrawal_are_new_records(settings: Settings) -> None:
+    _, cases = provider_with_cases(settings.database_url, "Slow Hosting", 1)
+    reference = issue("Slow Hosting", cases)
+    add_checks(settings.database_url, cases[0], ISSUE, [(0.5, True), (7, True)])
+    amended = hw("orders", "amend", reference, "--deadline-hours", "6")
+    assert amended.exit_code == 0 and amended.stdout.strip() == f"{reference}-A1"
+    assert hw("orders", "amend", reference, "--deadline-hours", "24").exit_code == 2
+    shown = json.loads(hw("orders", "show", reference, now=ISSUE + timedelta(hours=8)).stdout)
+    # online 7 hours after issue: the amended 6-hour deadline was missed
+    assert (shown["deadline_hours"], shown["status"]) == (6.0, "missed")
+    assert shown["amendments"] == [f"{reference}-A1"]
+    withdrawn = hw("orders", "withdraw", reference, "--reason", "issued to the wrong provider")
+    assert withdrawn.exit_code == 0
+    shown = json.loads(hw("orders", "show", reference, now=ISSUE + timedelta(hours=8)).stdout)
+    assert shown["status"] == "withdrawn"
+    assert hw("orders", "amend", reference, "--deadline-hours", "6").exit_code == 2
+    proposal = hw(
+        "sanctions",
+        "propose",
+        "--provider",
+        "Slow Hosting",
+        "--period",
+        "2025",
+        now=ISSUE + timedelta(days=2),
+    )
+    assert "1 orders, 0 missed; proposed: none" in proposal.stderr
