@@ -104,20 +104,19 @@ def judge_reference(
         masks |= (oldest < -limits.reference_seconds).astype(np.int64) << (2 * j)
         masks |= (newest > 0).astype(np.int64) << (2 * j + 1)
     template = ", ".join(f'"{kind}": %d' for kind in kinds)  # kinds are fixed names, not input
-    offsets = [template % tuple(row) for row in np.column_stack(columns).tolist()]
-    words: dict[int, str] = {}
-    parts = []
-    for mask in masks.tolist():
-        text = words.get(mask)
-        if text is None:
-            text = words[mask] = " ".join(
-                f"{kind}:{label}"
-                for j, kind in enumerate(kinds)
-                for bit, label in ((2 * j, OUTDATED), (2 * j + 1, ANACHRONISTIC))
-                if mask >> bit & 1
-            )
-        parts.append(text)
-    return ReferenceTimes(offsets, parts)
+    values = zip(*(column.tolist() for column in columns), strict=True)
+    offsets = list(map(template.__mod__, values))
+    distinct, index = np.unique(masks, return_inverse=True)
+    words = [
+        " ".join(
+            f"{kind}:{label}"
+            for j, kind in enumerate(kinds)
+            for bit, label in ((2 * j, OUTDATED), (2 * j + 1, ANACHRONISTIC))
+            if mask >> bit & 1
+        )
+        for mask in distinct.tolist()
+    ]
+    return ReferenceTimes(offsets, [words[k] for k in index.tolist()])
 
 
 def quality_counts(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:
