@@ -238,3 +238,19 @@ def test_cli_and_api_show_origin_offsets_and_stale(
         resolved["offsets"]["routing"]
         == (TABLE_2026 - datetime(2020, 2, 2, tzinfo=UTC)).total_seconds()
     )
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [
+        (0, ("resolved-at-intake", "")),
+        (DAY, ("resolved-at-intake", "")),  # the limit itself is contemporaneous
+        (DAY + 1, ("resolved-later", "dns:anachronistic")),
+        (-DAY, ("resolved-at-intake", "")),
+        (-DAY - 1, ("resolved-at-intake", "dns:outdated")),  # a notice dated after the clock
+    ],
+)
+def test_dns_answer_judged_by_its_distance_from_the_notice(offset, expected) -> None:
+    from hostwatch.attribution.staleness import TimeLimits, dns_origin
+
+    assert dns_origin(offset, TimeLimits(31 * DAY, DAY)) == expected

@@ -13,7 +13,8 @@ The rule, in this one place (docs/DESIGN.md, "Attribution within its time"):
 * a reference snapshot dated after the notice is *anachronistic* (used only when no older one is
   catalogued);
 * a DNS answer more than ``stale_dns_days`` after the notice is *resolved later* and
-  anachronistic; within that distance it is *resolved at intake* (contemporaneous);
+  anachronistic; otherwise it is *resolved at intake*, and outdated if it lies more than
+  ``stale_dns_days`` before the notice (possible only for a notice dated after the clock);
 * an attribution with any outdated or anachronistic part is *stale*: ``attributions.stale`` is
   true and ``attributions.stale_reason`` lists the parts (``routing:outdated``,
   ``as2org:anachronistic``, ``dns:anachronistic``...), so figures can leave it out.
@@ -68,9 +69,15 @@ class TimeLimits:
 
 
 def dns_origin(offset_seconds: float, limits: TimeLimits) -> tuple[str, str]:
-    """The IP origin of a DNS answer this far from the notice, and its stale part ('' if none)."""
+    """The IP origin of a DNS answer this far from the notice, and its stale part ('' if none).
+
+    An answer more than the limit *before* the notice can only come from resolving a notice
+    dated after the clock; it was obtained at intake, but describes an earlier internet.
+    """
     if limits.resolved_later(offset_seconds):
         return RESOLVED_LATER, f"dns:{ANACHRONISTIC}"
+    if offset_seconds < -limits.dns_seconds:
+        return RESOLVED_AT_INTAKE, f"dns:{OUTDATED}"
     return RESOLVED_AT_INTAKE, ""
 
 
