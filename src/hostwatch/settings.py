@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     resolver: str | None = Field(
         None, description="DNS server as host[:port] for attribution and checks; unset = system."
     )
+    stale_routing_days: float = Field(
+        31.0,
+        gt=0,
+        description="A routing table (or other reference snapshot) further than this from a "
+        "notice's time makes its attribution stale.",
+    )
+    stale_dns_days: float = Field(
+        1.0,
+        gt=0,
+        description="A DNS answer further than this from a notice's time is not contemporaneous: "
+        "resolved later (stale) or, for a historical notice, not used at all.",
+    )
     notifier_name: str = Field("hostwatch hotline", description="Notifier identity (DSA art. 16).")
     notifier_email: str = Field("hotline@hostwatch.invalid", description="From: of notices.")
     country: str = Field("NL", description="The country whose national total the report uses.")

@@ -22,7 +22,9 @@ MAY_2014 = datetime(2014, 5, 20, 12, tzinfo=UTC)
 
 
 def _with_resolver(settings: Settings, address: str) -> Settings:
-    return settings.model_copy(update={"resolver": address})
+    """The test resolver, and the clock at the notices' intake (July 2026): resolving is then
+    contemporaneous; a host resolved months after its notice would not be."""
+    return settings.model_copy(update={"resolver": address, "now": JULY_2026})
 
 
 def _latest(settings: Settings, ids: list[int]) -> list:

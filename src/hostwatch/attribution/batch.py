@@ -2,7 +2,9 @@
 
 Notices are read in id order in chunks; each is attributed as of its ``received_at`` (or a
 given instant), with the reference snapshots chosen for that time, so a notice from 2014 is
-attributed against the 2014 routing table. DNS answers are stored as observations. Rows are
+attributed against the 2014 routing table, and with a DNS answer of that time only
+(:mod:`.dns_in_time`); how far each lies from the notice is recorded and judged
+(:mod:`.staleness`). DNS answers are stored as observations. Rows are
 written with bulk inserts, one transaction per chunk, so an interrupted run keeps its work and
 the next run continues where it stopped.
 """
@@ -16,22 +18,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.chain import Context, Targets, attribute
 from hostwatch.attribution.contacts import ContactIndex
+from hostwatch.attribution.dns_in_time import answers_for_rows
 from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.attribution.providers import ProviderBuilder, ProviderIndex
+from hostwatch.attribution.record import COLUMNS
 from hostwatch.attribution.reference import (
     ReferenceCatalog,
     SnapshotRef,
     load_reference_set,
     sync_reference_store,
 )
+from hostwatch.attribution.staleness import TimeLimits
 from hostwatch.attribution.writer import sqlite_instant, write_rows
 from hostwatch.clock import Clock
-from hostwatch.model import Attribution, Notice, Observation
+from hostwatch.model import Attribution, Notice
 from hostwatch.model.db import session_scope, trusted_session_scope
 from hostwatch.settings import Settings
 
@@ -42,6 +47,8 @@ class AttributionSummary:
 
     notices: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
+    by_ip_origin: Counter[str | None] = field(default_factory=Counter)
+    stale: int = 0
     resolved_hosts: int = 0
     providers_created: int = 0
     snapshots: set[str] = field(default_factory=set)
@@ -62,6 +69,7 @@ FROM notices n JOIN urls u ON u.id = n.url_id
 WHERE n.id > {p} {unattributed} {only}
 ORDER BY n.id LIMIT {p}
 """
+_IP_ORIGIN, _STALE = COLUMNS.index("ip_origin"), COLUMNS.index("stale")
 _UNATTRIBUTED = "AND NOT EXISTS (SELECT 1 FROM attributions a WHERE a.notice_id = n.id)"
 
 
@@ -133,6 +141,8 @@ class _Run:
     contacts: ContactIndex
     rdap: Any
     summary: AttributionSummary
+    limits: TimeLimits
+    resolve_historical: bool = False
     lab_networks: PrefixIndex | None = None
 
 
@@ -146,6 +156,7 @@ def attribute_pending(
     rdap: bool = False,
     clock: Clock | None = None,
     url_ids: Collection[int] | None = None,
+    resolve_historical: bool = False,
 ) -> AttributionSummary:
     """Attribute every notice without an attribution (all notices with ``recompute``).
 
@@ -154,8 +165,12 @@ def attribute_pending(
     asks RDAP (cached, rate-limited) for abuse contacts that no manual entry or WHOIS dump gives.
     ``url_ids`` attributes only the newest notice of each of these URLs again (with ``recompute``
     and ``at``: "attribute anew" when a check saw a URL answer from another address).
+    ``resolve_historical`` resolves, with today's DNS, the hosts of historical notices that have
+    no reported or contemporaneous address (their attributions are then stale: resolved later).
     """
     clock = clock or settings.clock()
+    if at is not None and at > clock.now():
+        raise ValueError(f"cannot attribute as of {at.isoformat()}: it is after now")
     summary = AttributionSummary()
     started = time.perf_counter()
     with session_scope(settings.database_url) as session:
@@ -173,6 +188,8 @@ def attribute_pending(
             contacts=ContactIndex.load(session),
             rdap=_rdap_client(settings, clock) if rdap else None,
             summary=summary,
+            limits=TimeLimits.from_settings(settings),
+            resolve_historical=resolve_historical,
             lab_networks=PrefixIndex((cidr, i) for i, cidr in enumerate(settings.allow_networks)),
         )
     known_providers = len(run.providers.providers)
@@ -233,7 +250,16 @@ def _attribute_chunk(
                 at=[times[i] for i in members],
                 stored_at=[stored[i] for i in members] if stored else None,
             )
-        dns = _resolve(session, targets, run.settings, run.clock, summary)
+        dns = answers_for_rows(
+            session,
+            targets,
+            resolver=run.settings.resolver,
+            clock=run.clock,
+            limits=run.limits,
+            resolve_historical=run.resolve_historical,
+        )
+        summary.dns_seconds += dns.seconds
+        summary.resolved_hosts += dns.resolved_hosts
         t1 = time.perf_counter()
         computed_at = run.clock.now()
         ctx = Context(
@@ -242,6 +268,7 @@ def _attribute_chunk(
             builder=builder,
             contacts=run.contacts,
             computed_at=computed_at,
+            limits=run.limits,
             rdap=run.rdap,
             lab_networks=run.lab_networks,
             stored_computed_at=sqlite_instant(computed_at) if texts is not None else None,
@@ -250,50 +277,13 @@ def _attribute_chunk(
         summary.attribute_seconds += time.perf_counter() - t1
         summary.lookup_seconds += ctx.lookup_seconds
         summary.by_status.update(statuses)
+        summary.by_ip_origin.update(row[_IP_ORIGIN] for row in rows)
+        summary.stale += sum(row[_STALE] for row in rows)
         summary.notices += len(rows)
         summary.snapshots.update(ref.tag for ref in choice)
         t2 = time.perf_counter()
         write_rows(session, rows)
         summary.database_seconds += time.perf_counter() - t2
-
-
-def _resolve(
-    session: Session,
-    targets: Targets,
-    settings: Settings,
-    clock: Clock,
-    summary: AttributionSummary,
-) -> dict[str, Any]:
-    """Resolve the hosts that need DNS, once each, and keep each answer as an observation."""
-    hosts = targets.needs_dns()
-    if not hosts:
-        return {}
-    from hostwatch.net.dns import resolve_many
-
-    t0 = time.perf_counter()
-    answers = resolve_many(hosts, settings.resolver, clock=clock)
-    summary.dns_seconds += time.perf_counter() - t0
-    summary.resolved_hosts += len(answers)
-    session.execute(
-        insert(Observation),
-        [
-            {
-                "kind": "dns",
-                "observed_at": answer.at,
-                "source": f"attribution via {answer.resolver}",
-                "host": host,
-                "data": {
-                    "addresses": list(answer.addresses),
-                    "cname_chain": list(answer.cname_chain),
-                    "rcode": answer.rcode,
-                    "error": answer.error,
-                    "ttl": answer.ttl,
-                },
-            }
-            for host, answer in answers.items()
-        ],
-    )
-    return answers
 
 
 def _rdap_client(settings: Settings, clock: Clock) -> Any:

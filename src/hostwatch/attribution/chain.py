@@ -28,6 +28,7 @@ from hostwatch.attribution.record import (
     BOGON,
     DNS_FAILED,
     NO_ADDRESS,
+    NO_CONTEMPORANEOUS_ADDRESS,
     OK,
     UNROUTED,
     holder_and_reseller,
@@ -37,10 +38,17 @@ from hostwatch.attribution.record import (
 from hostwatch.attribution.reference import ReferenceSet
 from hostwatch.attribution.routes import RouteAnswers, route
 from hostwatch.attribution.special_space import special_reasons
+from hostwatch.attribution.staleness import (
+    REPORTED,
+    ReferenceTimes,
+    TimeLimits,
+    dns_origin,
+    judge_reference,
+)
 from hostwatch.net.addresses import FAMILY_V4, FAMILY_V6, parse_addresses
 
 if TYPE_CHECKING:
-    from hostwatch.net.dns import DnsAnswer
+    from hostwatch.attribution.dns_in_time import RowAnswers
     from hostwatch.net.rdap import RdapClient
     from hostwatch.net.whois_tree import WhoisLink
 
@@ -59,16 +67,6 @@ class Targets:
 
     def __len__(self) -> int:
         return len(self.notice_id)
-
-    def needs_dns(self) -> list[str]:
-        """Distinct hosts that only DNS can turn into addresses."""
-        return list(
-            dict.fromkeys(
-                host
-                for host, kind, ip in zip(self.host, self.host_type, self.reported_ip, strict=True)
-                if kind == "domain" and not ip
-            )
-        )
 
 
 @dataclass(slots=True)
@@ -129,63 +127,78 @@ class Context:
     builder: ProviderBuilder
     contacts: ContactIndex
     computed_at: datetime
+    limits: TimeLimits
     rdap: RdapClient | None = None
     lab_networks: PrefixIndex | None = None  # settings.allow_networks: test and simulated space
     lookup_seconds: float = 0.0  # parsing, screening and routing the distinct addresses
     stored_computed_at: Any = None  # ``computed_at`` as the writer stores it, when it differs
 
 
-def _host_addresses(
-    targets: Targets, dns: dict[str, DnsAnswer]
-) -> tuple[
-    list[tuple[str, ...]], list[str | None], list[str | None], list[str], list[tuple[str, ...]]
-]:
-    """Per row: all addresses, the one attributed, the failure reason, ip source, CNAME chain."""
-    ips: list[tuple[str, ...]] = []
-    primary: list[str | None] = []
-    failure: list[str | None] = []
-    origin: list[str] = []
-    cnames: list[tuple[str, ...]] = []
-    for host, kind, reported in zip(
-        targets.host, targets.host_type, targets.reported_ip, strict=True
+@dataclass
+class _HostAddresses:
+    """Per row: all addresses, the one attributed, the failure, and where the address came from.
+
+    ``via`` is the ``sources["ips"]`` value (literal, reported, dns:RESOLVER); ``origin`` the
+    ``ip_origin`` column; ``dns_offset`` how far the DNS answer lies from the row's time
+    (seconds, answer minus notice) and ``dns_part`` its stale part ('' if contemporaneous).
+    """
+
+    ips: list[tuple[str, ...]]
+    primary: list[str | None]
+    failure: list[str | None]
+    via: list[str]
+    cnames: list[tuple[str, ...]]
+    origin: list[str | None]
+    dns_offset: list[int | None]
+    dns_part: list[str]
+
+
+def _host_addresses(targets: Targets, dns: RowAnswers, limits: TimeLimits) -> _HostAddresses:
+    n = len(targets)
+    out = _HostAddresses([()] * n, [None] * n, [None] * n, [""] * n, [()] * n, [None] * n,
+                         [None] * n, [""] * n)  # fmt: skip
+    for i, (host, kind, reported, answer) in enumerate(
+        zip(targets.host, targets.host_type, targets.reported_ip, dns.answers, strict=True)
     ):
-        if kind in ("ipv4", "ipv6"):
-            address = host.strip("[]") if host[:1] == "[" else host
-            ips.append((address,))
-            primary.append(address)
-            failure.append(None)
-            origin.append("literal")
-            cnames.append(())
-        elif reported:
-            address = reported.strip()
-            ips.append((address,))
-            primary.append(address)
-            failure.append(None)
-            origin.append("reported")
-            cnames.append(())
+        literal = kind in ("ipv4", "ipv6")
+        if literal or reported:
+            address = host.strip("[]") if literal else reported.strip()
+            out.ips[i] = (address,)
+            out.primary[i] = address
+            out.via[i] = "literal" if literal else "reported"
+            out.origin[i] = REPORTED  # the source gave the address, in the URL or beside it
+            continue
+        out.via[i] = f"dns:{answer.resolver}" if answer is not None else "dns"
+        if answer is None:
+            out.failure[i] = (
+                _not_contemporaneous(host, targets.at[i], limits)
+                if dns.not_contemporaneous[i]
+                else f"{DNS_FAILED}|{host} was not resolved"
+            )
+            continue
+        offset = round((answer.at - targets.at[i]).total_seconds())
+        out.dns_offset[i] = offset
+        out.origin[i], out.dns_part[i] = dns_origin(offset, limits)
+        out.cnames[i] = answer.cname_chain
+        out.ips[i] = answer.addresses
+        if answer.addresses:
+            v4 = next((a for a in answer.addresses if ":" not in a), None)
+            out.primary[i] = v4 or answer.addresses[0]
+        elif answer.error:
+            code = answer.rcode or "no response"
+            out.failure[i] = f"{DNS_FAILED}|{host}: {code} ({answer.error})"
         else:
-            answer = dns.get(host)
-            origin.append(f"dns:{answer.resolver}" if answer is not None else "dns")
-            if answer is None:
-                ips.append(())
-                primary.append(None)
-                failure.append(f"{DNS_FAILED}|{host} was not resolved")
-                cnames.append(())
-                continue
-            cnames.append(answer.cname_chain)
-            ips.append(answer.addresses)
-            if answer.addresses:
-                v4 = next((a for a in answer.addresses if ":" not in a), None)
-                primary.append(v4 or answer.addresses[0])
-                failure.append(None)
-            elif answer.error:
-                primary.append(None)
-                code = answer.rcode or "no response"
-                failure.append(f"{DNS_FAILED}|{host}: {code} ({answer.error})")
-            else:
-                primary.append(None)
-                failure.append(f"{NO_ADDRESS}|{host} has no A or AAAA record ({answer.rcode})")
-    return ips, primary, failure, origin, cnames
+            out.failure[i] = f"{NO_ADDRESS}|{host} has no A or AAAA record ({answer.rcode})"
+    return out
+
+
+def _not_contemporaneous(host: str, at: datetime, limits: TimeLimits) -> str:
+    days = f"{limits.dns_seconds / 86400:g}"
+    return (
+        f"{NO_CONTEMPORANEOUS_ADDRESS}|no contemporaneous address: {host} has no reported "
+        f"address and no DNS answer within {days} day(s) of the notice ({at:%Y-%m-%d %H:%M} UTC); "
+        "today's answer would describe today's hosting (hostwatch attribute --resolve-historical)"
+    )
 
 
 def _describe_addresses(texts: list[str], ctx: Context) -> _Facts:
@@ -282,12 +295,11 @@ def _add_whois(
         facts.whois[i] = tree.chain(texts[i])
 
 
-def attribute(
-    targets: Targets, ctx: Context, dns: dict[str, DnsAnswer]
-) -> tuple[list[tuple], Counter[str]]:
+def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tuple], Counter[str]]:
     """Attribution rows (tuples in :data:`record.COLUMNS` order) and a count per status."""
     ref = ctx.reference
-    ips, primary, failure, ip_origin, cnames = _host_addresses(targets, dns)
+    hosts = _host_addresses(targets, dns, ctx.limits)
+    primary, failure, ip_via, cnames = hosts.primary, hosts.failure, hosts.via, hosts.cnames
     distinct = list(dict.fromkeys(ip for ip in primary if ip is not None))
     position = {ip: k for k, ip in enumerate(distinct)}
     started = perf_counter()
@@ -310,6 +322,9 @@ def attribute(
 
     encoder = SourcesEncoder(tuple(r.tag for r in ref.refs))
     late_after = max((r.valid_at for r in ref.refs), default=None)
+    times = np.fromiter((at.timestamp() for at in targets.at), dtype=np.float64, count=len(targets))
+    reference_times = judge_reference(ref.refs, times, ctx.limits)
+    in_time = _InTime(hosts, reference_times)
     networks: dict[tuple, _Network] = {}
     host_parts: dict[str, _HostPart | None] = {}
     statuses: Counter[str] = Counter()
@@ -337,32 +352,21 @@ def attribute(
         if ip is None:
             status, _, reason = (failure[i] or f"{NO_ADDRESS}|no address").partition("|")
             statuses[status] += 1
-            sources = encode(None, ip_origin[i], late)
+            sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
-                (
-                    url,
-                    notice,
-                    at_value,
-                    computed_at,
-                    status,
-                    reason,
-                    host,
-                    *blank,
-                    False,
-                    platform,
-                    sources,
-                )
-            )
+                (url, notice, at_value, computed_at, status, reason, host, *blank, False,
+                 platform, sources, *time_columns)
+            )  # fmt: skip
             continue
         k = position[ip]
         status = f_status[k]
         statuses[status] += 1
-        ips_json = _ips_json(ips[i], status != NO_ADDRESS)
+        ips_json = _ips_json(hosts.ips[i], status != NO_ADDRESS)
         if status in (NO_ADDRESS, BOGON):
-            sources = encode(None, ip_origin[i], late)
+            sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
                 (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
-                 *blank[:10], False, platform, sources)
+                 *blank[:10], False, platform, sources, *time_columns)
             )  # fmt: skip
             continue
         asn, country, whois = f_asn[k], f_country[k], f_whois[k]
@@ -384,22 +388,49 @@ def attribute(
             network = networks[key] = _network(facts.at(k), part, infos, aut_nums, ctx)
         prefix = f_prefix[k]
         if late:
-            sources = encode(network.sources, ip_origin[i], late, routed=prefix is not None)
+            sources = encode(network.sources, ip_via[i], late, routed=prefix is not None)
         else:  # the common case: one JSON text per network and address origin, looked up here
-            sources_key = (id(network), ip_origin[i], prefix is not None)
+            sources_key = (id(network), ip_via[i], prefix is not None)
             sources = plain_sources.get(sources_key)
             if sources is None:
                 sources = plain_sources[sources_key] = encode(
-                    network.sources, ip_origin[i], (), routed=prefix is not None
+                    network.sources, ip_via[i], (), routed=prefix is not None
                 )
+        sources, time_columns = in_time.row(i, sources, looked_up=True)
         origins = f_origins[k]
         append(
             (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
              prefix, asn,
              f"[{origins[0]}]" if origins and len(origins) == 1 else asns_json(origins),
-             *network.values, sources)
+             *network.values, sources, *time_columns)
         )  # fmt: skip
     return rows, statuses
+
+
+class _InTime:
+    """How far each row's data lies from its time: the offsets in ``sources`` and the columns.
+
+    A row whose address was looked up (statuses ok and unrouted) used the reference snapshots;
+    a row whose address came from DNS used that answer. The offsets are spliced into the
+    ``sources`` JSON text, which is otherwise shared by many rows.
+    """
+
+    def __init__(self, hosts: _HostAddresses, reference: ReferenceTimes) -> None:
+        self.origin, self.dns_offset, self.dns_part = hosts.origin, hosts.dns_offset, hosts.dns_part
+        self.reference = reference
+
+    def row(self, i: int, sources: str, *, looked_up: bool) -> tuple[str, tuple]:
+        """The row's ``sources`` text with its offsets, and (ip_origin, stale, stale_reason)."""
+        dns_offset = self.dns_offset[i]
+        members = self.reference.offsets[i] if looked_up else ""
+        if dns_offset is not None:
+            members = f'{members}, "dns": {dns_offset}' if members else f'"dns": {dns_offset}'
+        parts = self.reference.parts[i] if looked_up else ""
+        dns_part = self.dns_part[i]
+        if dns_part:
+            parts = f"{parts} {dns_part}" if parts else dns_part
+        text = f'{sources[:-1]}, "offsets": {{{members}}}}}'
+        return text, (self.origin[i], bool(parts), parts or None)
 
 
 def _ips_json(ips: Sequence[str], checked: bool) -> str | None:

@@ -7,7 +7,10 @@ An ``Attribution`` row is a derived result. Recomputing adds a row; readers take
 * ``no-address``: nothing to look up (no A/AAAA, or the reported address is not an address);
 * ``dns-failed``: the resolver said NXDOMAIN, SERVFAIL or did not answer;
 * ``bogon``: the address is private, loopback, documentation or other special-purpose space;
-* ``unrouted``: no route in the routing snapshot covers the address.
+* ``unrouted``: no route in the routing snapshot covers the address;
+* ``no-contemporaneous-address``: a historical notice whose host has no reported address and
+  no DNS answer of the notice's time (see :mod:`.staleness`); not resolved with today's DNS
+  unless asked for.
 
 Every status other than ``ok`` carries a ``reason`` a person can read.
 """
@@ -30,7 +33,8 @@ NO_ADDRESS = "no-address"
 DNS_FAILED = "dns-failed"
 BOGON = "bogon"
 UNROUTED = "unrouted"
-STATUSES = (OK, NO_ADDRESS, DNS_FAILED, BOGON, UNROUTED)
+NO_CONTEMPORANEOUS_ADDRESS = "no-contemporaneous-address"
+STATUSES = (OK, NO_ADDRESS, DNS_FAILED, BOGON, UNROUTED, NO_CONTEMPORANEOUS_ADDRESS)
 
 
 def link_record(link: WhoisLink) -> dict[str, Any]:
@@ -131,5 +135,8 @@ COLUMNS = (
     "behind_cdn",
     "shared_platform",
     "sources",
+    "ip_origin",
+    "stale",
+    "stale_reason",
 )
 """Column order of the row tuples the chain produces; JSON columns arrive already encoded."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hostwatch.model.base import Base, IdType, JsonType, UTCDateTime
@@ -15,7 +15,10 @@ class Attribution(Base):
     """The chain URL -> host -> IPs -> prefix/origin AS -> organisation -> WHOIS chain -> provider.
 
     A computed result, never edited: recomputing adds a row (newer ``computed_at``). ``sources``
-    maps each field to the snapshot (kind, name, valid_at) that gave it.
+    maps each field to the snapshot (kind, name, valid_at) that gave it, and ``offsets`` how far
+    each kind of snapshot and the DNS answer lie from ``at`` (seconds, snapshot minus notice).
+    ``ip_origin`` is reported | resolved-at-intake | resolved-later; ``stale`` is set when a part
+    is outdated or anachronistic (``stale_reason`` names them; see attribution.staleness).
     """
 
     __tablename__ = "attributions"
@@ -43,6 +46,9 @@ class Attribution(Base):
     behind_cdn: Mapped[bool] = mapped_column(Boolean, default=False)
     shared_platform: Mapped[str | None] = mapped_column(String(100))  # e.g. github.io
     sources: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    ip_origin: Mapped[str | None] = mapped_column(String(32))
+    stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    stale_reason: Mapped[str | None] = mapped_column(String(200))  # e.g. "routing:outdated"
 
     __table_args__ = (
         Index(None, "url_id", "at"),

@@ -31,6 +31,14 @@ def attribute(
     rdap: Annotated[
         bool, typer.Option(help="Ask RDAP for abuse contacts no manual entry or WHOIS gives.")
     ] = False,
+    resolve_historical: Annotated[
+        bool,
+        typer.Option(
+            "--resolve-historical",
+            help="Resolve hosts of historical notices that have no reported or contemporaneous "
+            "address with today's DNS (their attributions are marked stale: resolved later).",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Attribute all notices without an attribution: host, IPs, prefix, AS, provider, contact."""
@@ -48,9 +56,17 @@ def attribute(
         raise typer.BadParameter(f"not an ISO 8601 instant: {at!r}", param_hint="--at") from exc
     settings = get_settings()
     migrate(settings.database_url)
-    summary = attribute_pending(
-        settings, at=instant, recompute=recompute, rdap=rdap, progress=progress
-    )
+    try:
+        summary = attribute_pending(
+            settings,
+            at=instant,
+            recompute=recompute,
+            rdap=rdap,
+            progress=progress,
+            resolve_historical=resolve_historical,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--at") from exc
     table = Table("status", "notices")
     for status, count in sorted(summary.by_status.items()):
         table.add_row(status, f"{count:,}")
@@ -61,6 +77,15 @@ def attribute(
         f"({summary.rate:,.0f}/s); {summary.resolved_hosts:,} hosts resolved; "
         f"{summary.providers_created:,} providers created; snapshots: "
         f"{', '.join(sorted(summary.snapshots)) or 'none catalogued'}",
+        markup=False,
+    )
+    origins = ", ".join(
+        f"{origin} {count:,}" for origin, count in sorted(summary.by_ip_origin.items()) if origin
+    )
+    console.print(
+        f"IP origin: {origins or 'none'}; {summary.stale:,} stale (a snapshot more than "
+        f"{settings.stale_routing_days:g} days before the notice or after it, or resolved more "
+        f"than {settings.stale_dns_days:g} days later)",
         markup=False,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
@@ -53,6 +53,17 @@ def list_attributions(
         attribution_row(
             a, url, name, identifiers=identifiers, pseudonym_key=svc.settings.pseudonym_key
         )
+        | _in_time(a)
         for a, url, name in rows
     ]
     return json_response(request, items, next_cursor=rows[-1][0].id if more else None)
+
+
+def _in_time(attribution: Attribution) -> dict[str, Any]:
+    """Where the address came from and how far each snapshot lies from the notice's time."""
+    return {
+        "ip_origin": attribution.ip_origin,
+        "stale": attribution.stale,
+        "stale_reason": attribution.stale_reason,
+        "offsets": (attribution.sources or {}).get("offsets"),
+    }

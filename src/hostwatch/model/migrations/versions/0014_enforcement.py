@@ -2,7 +2,7 @@
 checks asked for at set times (around an order's deadline).
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import hostwatch.model.base
 
 revision = "0014"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
