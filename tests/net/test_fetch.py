@@ -407,7 +407,7 @@ def test_import_real_files_by_content(shared_data, tmp_path):
         "asnames/asns.20260531.csv.gz",  # the day from its folder's name
     }
     bootstrap_folder = shared_data / "10_rdap-whois-samples/iana_rdap_bootstrap_from_openrdap"
-    import_reference_files(store, [bootstrap_folder])
+    import_reference_files(store, [bootstrap_folder], clock=Clock.at(NOW))
     stored = {e.path: e.snapshot for e in store.entries("rdap-bootstrap")}
     assert stored["rdap-bootstrap/ipv4.json"] == "2015-08-11"
     assert stored["rdap-bootstrap/asn.json"] == "2016-09-08"
@@ -415,16 +415,18 @@ def test_import_real_files_by_content(shared_data, tmp_path):
     assert "ripe.net" in bootstrap.base_url_for_ip("62.239.237.1")
     rib = by_name["rib.20140523.0600_firstMB.bz2"]
     assert rib.status == "failed" and "truncated" in rib.message
-    again = import_reference_files(store, [folder / "delegated-arin-extended-20181013.gz"])
+    again = import_reference_files(
+        store, [folder / "delegated-arin-extended-20181013.gz"], clock=Clock.at(NOW)
+    )
     assert [o.status for o in again] == ["present"]
 
 
 def test_import_refuses_a_forced_kind_that_does_not_match(shared_data, tmp_path):
     store = ReferenceStore.under(tmp_path / "state")
     names = shared_data / "02_pyasn-routeviews-ipasn/asnames.json.gz"
-    (outcome,) = import_reference_files(store, [names], kind="delegated")
+    (outcome,) = import_reference_files(store, [names], kind="delegated", clock=Clock.at(NOW))
     assert outcome.failed and "looks like asnames" in outcome.message
-    (missing,) = import_reference_files(store, [tmp_path / "nope.gz"])
+    (missing,) = import_reference_files(store, [tmp_path / "nope.gz"], clock=Clock.at(NOW))
     assert missing.failed and missing.message == "no such file"
 
 

@@ -52,7 +52,7 @@ def fetch_reference_data(
     day: date | None = None,
     base_urls: dict[str, str] | None = None,
     plan_options: dict[str, object] | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
     timeout: float = 60.0,
     report: Callable[[Outcome], None] | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
@@ -61,7 +61,6 @@ def fetch_reference_data(
 
     ``report`` hears each file's outcome; ``progress(url, received, total)`` each arriving chunk.
     """
-    clock = clock or Clock.system()
     today = clock.now().date()
     day = day or today
     plan = FetchPlan(
@@ -152,11 +151,10 @@ def import_reference_files(
     *,
     kind: str | None = None,
     link: bool = False,
-    clock: Clock | None = None,
+    clock: Clock,
     report: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Put local files (or every file under given folders) into the store, kind by content."""
-    clock = clock or Clock.system()
     outcomes: list[Outcome] = []
     for given in map(Path, paths):
         if given.is_dir():
