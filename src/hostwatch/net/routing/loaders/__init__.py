@@ -6,6 +6,7 @@ snapshot, then MRT by its record header, then the text formats by their first da
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from hostwatch.net.routing.table import RoutingTable, SnapshotInfo
 
 from . import mrt, pfx2as, pyasn_dat, ranges, tsv
 from .source import read_head, read_source
+
+_PREFIX = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
 
 
 class UnknownFormatError(ValueError):
@@ -67,17 +70,21 @@ def detect_format(data: bytes) -> str | None:
         return mrt.FORMAT
     if data.startswith(pyasn_dat.MAGIC):
         return pyasn_dat.FORMAT
+    seen = 0
     for line in data[:65536].decode("utf-8", "replace").splitlines()[:50]:
         stripped = line.strip()
         if not stripped or stripped[0] in "#;":
             continue
+        seen += 1
         if ranges.looks_like(stripped):
             return ranges.FORMAT
         if pfx2as.looks_like(stripped):
             return pfx2as.FORMAT
         first = stripped.split("\t")[0] if "\t" in stripped else stripped.split()[0]
-        if "/" in first:
+        if _PREFIX.match(first):
             return tsv.FORMAT
+        if seen > 1:
+            return None  # a header line may come first; the first data line decides
     return None
 
 
