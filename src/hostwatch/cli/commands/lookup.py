@@ -46,7 +46,8 @@ def lookup(
     tables = []
     for given in table:
         try:
-            loaded = RoutingTable.load(store.routing_table_path(given))
+            path = store.routing_table_path(given)
+            loaded = RoutingTable.load(path)
         except (OSError, ValueError) as exc:
             typer.echo(f"error: cannot read routing table {given}: {exc}", err=True)
             raise typer.Exit(1) from exc

@@ -26,10 +26,13 @@ class UnknownFormatError(ValueError):
 
 
 def load_table(path: Path, *, snapshot_date: datetime | None = None) -> RoutingTable:
-    from hostwatch.net.routing.store import is_stored_table, load_stored
+    from hostwatch.net.routing.store import StoredTableError, is_stored_table, load_stored
 
     if is_stored_table(path):
         return load_stored(path)
+    with path.open("rb") as handle:
+        if handle.read(4) == b"PK\x03\x04":
+            raise StoredTableError(f"{path}: damaged stored table (the zip of arrays is not whole)")
     source = read_source(path)
     data = source.data
     fmt = detect_format(data)
