@@ -97,7 +97,9 @@ class AsRegistry:
             return
         found = detect(path)
         fmt = found.format if found is not None else None
-        if fmt == "bgp.tools-asns":
+        if found is None and not next(iter_lines(path, lambda n, why: None), "").strip():
+            self.warnings.add(str(path), 0, "empty list")  # nothing to add, nothing lost
+        elif fmt == "bgp.tools-asns":
             self.add_bgptools_asns(path)
         elif fmt == "bgp.tools-tags":
             tag = tag or tag_in_name(path.name)

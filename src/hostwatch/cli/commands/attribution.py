@@ -48,9 +48,15 @@ def attribute(
         raise typer.BadParameter(f"not an ISO 8601 instant: {at!r}", param_hint="--at") from exc
     settings = get_settings()
     migrate(settings.database_url)
-    summary = attribute_pending(
-        settings, at=instant, recompute=recompute, rdap=rdap, progress=progress
-    )
+    from hostwatch.attribution.reference import UnusableReferenceError
+
+    try:
+        summary = attribute_pending(
+            settings, at=instant, recompute=recompute, rdap=rdap, progress=progress
+        )
+    except UnusableReferenceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     table = Table("status", "notices")
     for status, count in sorted(summary.by_status.items()):
         table.add_row(status, f"{count:,}")
