@@ -67,7 +67,12 @@ def lookup(
     columns = []
     if details:
         from hostwatch.attribution.lookup_columns import ReferenceColumns
+        from hostwatch.attribution.reference import sync_reference_store
+        from hostwatch.model.db import migrate, session_scope
 
+        migrate(settings.database_url)  # files imported since the last run are catalogued first
+        with session_scope(settings.database_url) as session:
+            sync_reference_store(session, settings.state_dir, loaded_at=settings.clock().now())
         columns.append(ReferenceColumns(settings))
     answers = write_lookup_csv(sys.stdout, tables, [line for _, line in numbered], columns=columns)
     sys.stdout.flush()
