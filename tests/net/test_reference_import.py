@@ -8,6 +8,7 @@ The CLI runs as a user runs it, in its own process.
 from __future__ import annotations
 
 import ast
+import gzip
 import os
 import secrets
 import shutil
@@ -268,3 +269,26 @@ def test_a_gzip_cut_short_is_refused(shared_data: Path, tmp_path: Path) -> None:
     store = ReferenceStore.under(tmp_path / "state")
     (outcome,) = import_reference_files(store, [cut], clock=Clock.at(NOW))
     assert outcome.failed and store.entries() == []
+
+
+def test_every_format_lookup_reads_can_be_imported(shared_data: Path, tmp_path: Path) -> None:
+    """pyasn .dat, CAIDA pfx2as, prefix<TAB>asn, ranges and MRT above; here the rest, renamed."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    mrt = _random_copy(shared_data / PYASN / "bview.20140112.1600_3samples.bz2", folder)
+    pfx2as = folder / "caida"
+    pfx2as.write_bytes(gzip.compress(b"1.0.0.0\t24\t13335\n8.8.8.0\t24\t15169_36040\n"))
+    stored = RoutingTable.from_pairs(["192.0.2.0/24"], [64500]).save(tmp_path / "kept.npz")
+    kept = _random_copy(stored, folder)
+    store = ReferenceStore.under(tmp_path / "state")
+    outcomes = import_reference_files(store, [mrt, pfx2as, kept], clock=Clock.at(NOW))
+    assert [(o.status, o.kind) for o in outcomes] == [
+        ("imported", "rib"),
+        ("imported", "pfx2as"),
+        ("imported", "prefix-table"),
+    ], outcomes
+    for given, address in ((mrt, "1.0.20.9"), (pfx2as, "8.8.8.8"), (kept, "192.0.2.1")):
+        direct = RoutingTable.load(given).lookup([address])
+        via_store = RoutingTable.load(store.routing_table_path(given.name)).lookup([address])
+        assert via_store.origin_asn.tolist() == direct.origin_asn.tolist()
+        assert via_store.prefix.tolist() == direct.prefix.tolist()

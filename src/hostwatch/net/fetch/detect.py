@@ -81,6 +81,14 @@ def detect(path: Path | str) -> Recognised | None:
             head = handle.read(65536)
     except (OSError, EOFError, ValueError):
         return None
+    if head.startswith(b"PK\x03\x04"):  # a table stored by hostwatch (lookup reads those too)
+        from hostwatch.net.routing.store import STORED_FORMAT, stored_format
+
+        source = stored_format(path)
+        if source is None:
+            return None
+        kind = "rib" if source == "mrt" else _ROUTING_FORMAT_KINDS.get(source, "prefix-table")
+        return Recognised(kind, STORED_FORMAT)
     return recognise(head, path.name)
 
 

@@ -83,6 +83,15 @@ def is_stored_table(path: Path) -> bool:
         return "meta.npy" in archive.namelist()
 
 
+def stored_format(path: Path) -> str | None:
+    """The source format a stored table records (None if ``path`` is no stored table)."""
+    try:
+        meta = _meta(_members(path))
+    except StoredTableError:
+        return None
+    return str(meta["format"]) if meta.get("kind") == KIND else None
+
+
 def stored_date(path: Path) -> datetime | None:
     """The snapshot date recorded in a stored table, without reading its arrays."""
     date = _meta(_members(path)).get("snapshot_date")
