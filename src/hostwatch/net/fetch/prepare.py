@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hostwatch.net.compressed import open_binary
 from hostwatch.net.fetch.detect import ROUTING_KINDS
+
+if TYPE_CHECKING:
+    from hostwatch.net.routing import RoutingTable
 
 _NAME_SERIES = {
     "bgp.tools-asns": "bgp.tools",
@@ -38,7 +42,7 @@ class Prepared:
     rows: int | None
     series: str | None
     day: date | None = None
-    table: object | None = None  # a RoutingTable, to be saved in binary form
+    table: RoutingTable | None = None  # to be saved in binary form
 
 
 def prepare(

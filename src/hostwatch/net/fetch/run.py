@@ -279,7 +279,7 @@ def _save_binary(store: ReferenceStore, target: Path, prepared: Prepared) -> str
     """Store a routing table's binary form beside its source; its path relative to the store."""
     if prepared.table is None:
         return None
-    saved = prepared.table.save(target.with_name(target.name + ".npz"))  # type: ignore[attr-defined]
+    saved = prepared.table.save(target.with_name(target.name + ".npz"))
     return store.relative(saved)
 
 
