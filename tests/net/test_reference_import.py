@@ -292,3 +292,19 @@ def test_every_format_lookup_reads_can_be_imported(shared_data: Path, tmp_path: 
         via_store = RoutingTable.load(store.routing_table_path(given.name)).lookup([address])
         assert via_store.origin_asn.tolist() == direct.origin_asn.tolist()
         assert via_store.prefix.tolist() == direct.prefix.tolist()
+
+
+def test_one_name_imported_on_two_days_answers_with_the_newest(tmp_path: Path) -> None:
+    store = ReferenceStore.under(tmp_path / "state")
+    for day, asn in (("2024-01-01", 64500), ("2024-02-01", 64501)):
+        folder = tmp_path / day
+        folder.mkdir()
+        (folder / "routes.tsv").write_text(f"prefix\torigin_asn\n192.0.2.0/24\t{asn}\n")
+        (outcome,) = import_reference_files(store, [folder / "routes.tsv"], clock=Clock.at(NOW))
+        assert outcome.status == "imported"
+    assert [e.snapshot for e in store.entries()] == ["2024-01-01", "2024-02-01"]
+    newest = RoutingTable.load(store.routing_table_path("routes.tsv"))
+    assert newest.lookup(["192.0.2.1"]).origin_asn.tolist() == [64501]
+    older = next(e for e in store.entries() if e.snapshot == "2024-01-01")
+    by_file = RoutingTable.load(store.routing_table_path(older.binary.rsplit("/", 1)[-1]))
+    assert by_file.lookup(["192.0.2.1"]).origin_asn.tolist() == [64500]
