@@ -81,10 +81,13 @@ def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
         stderr=subprocess.PIPE,
     )
     address = f"127.0.0.1:{port}"
+    from hostwatch.clock import Clock
     from hostwatch.net.dns import resolve_many
 
     deadline = time.monotonic() + 10
-    while not resolve_many(["ready.test"], address, timeout=0.5)["ready.test"].ok:
+    while not resolve_many(["ready.test"], address, timeout=0.5, clock=Clock.system())[
+        "ready.test"
+    ].ok:
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
         assert time.monotonic() < deadline, "dnsmasq did not answer"
     yield DnsServer(address, process)

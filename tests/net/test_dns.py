@@ -20,6 +20,8 @@ from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient, parse_resolver, resolve_many
 from ports import free_dns_port
 
+SYSTEM = Clock.system()  # these tests ask a real server on loopback: real time
+
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 
 
@@ -57,7 +59,9 @@ class Dnsmasq:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            answers = resolve_many(["ready.test"], f"127.0.0.1:{self.port}", timeout=0.5)
+            answers = resolve_many(
+                ["ready.test"], f"127.0.0.1:{self.port}", timeout=0.5, clock=SYSTEM
+            )
             if answers["ready.test"].ok:
                 return
             assert self.process.poll() is None, self.process.stderr.read().decode()
@@ -106,31 +110,31 @@ async def test_a_and_aaaa_are_both_returned(dnsmasq: Dnsmasq) -> None:
 
 
 async def test_cname_chain_is_followed_and_recorded(dnsmasq: Dnsmasq) -> None:
-    answer = await DnsClient(dnsmasq.address).resolve("alias.test")
+    answer = await DnsClient(dnsmasq.address, clock=SYSTEM).resolve("alias.test")
     assert answer.addresses == ("198.51.100.7",)
     assert answer.cname_chain == ("middle.test", "target.test")
 
 
 async def test_nxdomain_is_an_answer_not_an_exception(dnsmasq: Dnsmasq) -> None:
-    answer = await DnsClient(dnsmasq.address).resolve("missing.test")
+    answer = await DnsClient(dnsmasq.address, clock=SYSTEM).resolve("missing.test")
     assert answer.nxdomain
     assert not answer.ok
     assert answer.error == "no such domain"
 
 
 async def test_ipv6_only_host(dnsmasq: Dnsmasq) -> None:
-    answer = await DnsClient(dnsmasq.address).resolve("v6only.test")
+    answer = await DnsClient(dnsmasq.address, clock=SYSTEM).resolve("v6only.test")
     assert answer.addresses == ("2001:db8::1",)
 
 
 async def test_ip_literal_needs_no_query(dnsmasq: Dnsmasq) -> None:
-    answer = await DnsClient(dnsmasq.address).resolve("[2001:db8::5]")
+    answer = await DnsClient(dnsmasq.address, clock=SYSTEM).resolve("[2001:db8::5]")
     assert answer.addresses == ("2001:db8::5",)
     assert answer.resolver == "literal"
 
 
 async def test_legacy_numeric_host_is_a_name_not_an_address(dnsmasq: Dnsmasq) -> None:
-    answer = await DnsClient(dnsmasq.address).resolve("2130706433")
+    answer = await DnsClient(dnsmasq.address, clock=SYSTEM).resolve("2130706433")
     assert "127.0.0.1" not in answer.addresses
 
 
@@ -138,27 +142,31 @@ async def test_silent_server_gives_a_timeout_answer() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
         port = silent.getsockname()[1]
-        answer = await DnsClient(f"127.0.0.1:{port}", timeout=0.5).resolve("www.example.test")
+        answer = await DnsClient(f"127.0.0.1:{port}", timeout=0.5, clock=SYSTEM).resolve(
+            "www.example.test"
+        )
     assert not answer.ok
     assert answer.rcode is None
     assert "timeout" in (answer.error or "")
 
 
 def test_answers_change_when_the_zone_changes(dnsmasq: Dnsmasq) -> None:
-    before = resolve_many(["www.example.test"], dnsmasq.address)["www.example.test"]
+    before = resolve_many(["www.example.test"], dnsmasq.address, clock=SYSTEM)["www.example.test"]
     dnsmasq.write(["127.0.0.1 ready.test", "203.0.113.9 www.example.test"])
     dnsmasq.reload()
     deadline = time.monotonic() + 10
     after = before
     while after.addresses == before.addresses and time.monotonic() < deadline:
         time.sleep(0.05)
-        after = resolve_many(["www.example.test"], dnsmasq.address)["www.example.test"]
+        after = resolve_many(["www.example.test"], dnsmasq.address, clock=SYSTEM)[
+            "www.example.test"
+        ]
     assert after.addresses == ("203.0.113.9",)
 
 
 def test_resolve_many_returns_one_answer_per_distinct_host(dnsmasq: Dnsmasq) -> None:
     hosts = ["www.example.test", "alias.test", "missing.test", "www.example.test"]
-    answers = resolve_many(hosts, dnsmasq.address, concurrency=2)
+    answers = resolve_many(hosts, dnsmasq.address, concurrency=2, clock=SYSTEM)
     assert list(answers) == ["www.example.test", "alias.test", "missing.test"]
     assert answers["missing.test"].nxdomain
 
@@ -205,7 +213,7 @@ async def test_a_reply_to_another_question_is_not_taken_as_the_answer() -> None:
                 liar.sendto(reply.to_wire(), peer)
 
         threading.Thread(target=lie, daemon=True).start()
-        client = DnsClient(f"127.0.0.1:{port}", timeout=0.5)
+        client = DnsClient(f"127.0.0.1:{port}", timeout=0.5, clock=SYSTEM)
         answer = await client.resolve("www.example.test")
         await client.aclose()
     assert answer.addresses == ()

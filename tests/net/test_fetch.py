@@ -34,9 +34,15 @@ NOW = "2024-01-01T12:00:00Z"
 
 
 def _mrt() -> bytes:
-    """One TABLE_DUMP_V2 PEER_INDEX_TABLE record: collector id, empty view name, no peers."""
+    """A TABLE_DUMP_V2 PEER_INDEX_TABLE record (collector id, empty view name, no peers) and
+    one RIB_IPV4_UNICAST record: 193.0.0.0/21 with the AS path 3333."""
     body = bytes([192, 0, 2, 1]) + struct.pack("!HH", 0, 0)
-    return struct.pack("!IHHI", 1704067200, 13, 1, len(body)) + body
+    index = struct.pack("!IHHI", 1704067200, 13, 1, len(body)) + body
+    segment = bytes([2, 1]) + struct.pack("!I", 3333)
+    attrs = bytes([0x40, 1, 1, 0, 0x50, 2]) + struct.pack("!H", len(segment)) + segment
+    entry = struct.pack("!HIH", 0, 1704067200, len(attrs)) + attrs
+    rib = struct.pack("!IB", 0, 21) + bytes([193, 0, 0]) + struct.pack("!H", 1) + entry
+    return index + struct.pack("!IHHI", 1704067200, 13, 2, len(rib)) + rib
 
 
 def _delegated(rir: str) -> bytes:
@@ -49,7 +55,10 @@ def _delegated(rir: str) -> bytes:
 
 
 def _layout() -> dict[str, bytes]:
-    as2org = b"# format:org_id|changed|org_name|country|source\nX|20240101|X Ltd|NL|RIPE\n"
+    as2org = (
+        b"# format:org_id|changed|org_name|country|source\nX|20240101|X Ltd|NL|RIPE\n"
+        b"# format:aut|changed|aut_name|org_id|opaque_id|source\n3333|20240101|X-AS|X|x|RIPE\n"
+    )
     files = {
         "bgpdata/2024.01/RIBS/rib.20240101.0000.bz2": bz2.compress(_mrt()),
         "bgpdata/2024.01/RIBS/rib.20240101.0200.bz2": bz2.compress(_mrt()),
@@ -403,11 +412,11 @@ def test_import_real_files_by_content(shared_data, tmp_path):
     assert len(delegated) == 5
     assert store.entries("ipasn")[0].snapshot == "2014-05-13"
     assert {e.path for e in store.entries("asnames")} == {
-        "asnames/asnames.json.gz",
+        "asnames/asnames.20240101.json.gz",  # no day in content or name: the import's
         "asnames/asns.20260531.csv.gz",  # the day from its folder's name
     }
     bootstrap_folder = shared_data / "10_rdap-whois-samples/iana_rdap_bootstrap_from_openrdap"
-    import_reference_files(store, [bootstrap_folder])
+    import_reference_files(store, [bootstrap_folder], clock=Clock.at(NOW))
     stored = {e.path: e.snapshot for e in store.entries("rdap-bootstrap")}
     assert stored["rdap-bootstrap/ipv4.json"] == "2015-08-11"
     assert stored["rdap-bootstrap/asn.json"] == "2016-09-08"
@@ -415,16 +424,18 @@ def test_import_real_files_by_content(shared_data, tmp_path):
     assert "ripe.net" in bootstrap.base_url_for_ip("62.239.237.1")
     rib = by_name["rib.20140523.0600_firstMB.bz2"]
     assert rib.status == "failed" and "truncated" in rib.message
-    again = import_reference_files(store, [folder / "delegated-arin-extended-20181013.gz"])
+    again = import_reference_files(
+        store, [folder / "delegated-arin-extended-20181013.gz"], clock=Clock.at(NOW)
+    )
     assert [o.status for o in again] == ["present"]
 
 
 def test_import_refuses_a_forced_kind_that_does_not_match(shared_data, tmp_path):
     store = ReferenceStore.under(tmp_path / "state")
     names = shared_data / "02_pyasn-routeviews-ipasn/asnames.json.gz"
-    (outcome,) = import_reference_files(store, [names], kind="delegated")
+    (outcome,) = import_reference_files(store, [names], kind="delegated", clock=Clock.at(NOW))
     assert outcome.failed and "looks like asnames" in outcome.message
-    (missing,) = import_reference_files(store, [tmp_path / "nope.gz"])
+    (missing,) = import_reference_files(store, [tmp_path / "nope.gz"], clock=Clock.at(NOW))
     assert missing.failed and missing.message == "no such file"
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from hostwatch.net.whois_tree import WhoisTree
 
 KINDS = ("routing", "asnames", "as2org", "delegated", "rpsl")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,17 @@ def file_digest(path: Path) -> str:
 
 
 def series_of(kind: str, path: Path) -> str:
-    """Which source of a kind a file belongs to; files of one series replace each other."""
+    """Which source of a kind a file belongs to; files of one series replace each other.
+
+    Read from the content where it tells (``hostwatch data import`` records it so), else from
+    the name (folders of tag lists, routing tables).
+    """
+    if path.is_file() and kind in ("asnames", "as2org", "delegated", "rpsl"):
+        from hostwatch.net.fetch.prepare import series_by_content
+
+        found = series_by_content(path, kind)
+        if found is not None:
+            return found
     name = path.name.lower()
     if kind == "delegated":
         for registry in ("afrinic", "apnic", "arin", "lacnic", "ripencc"):
@@ -92,7 +103,9 @@ STORE_KINDS = {
     "pfx2as": "routing",
     "ipasn": "routing",
     "prefix-table": "routing",
+    "ranges": "routing",
     "asnames": "asnames",
+    "tags": "asnames",
     "as2org": "as2org",
     "delegated": "delegated",
     "ripedb": "rpsl",
@@ -207,9 +220,17 @@ class ReferenceSet:
         return [ref.tag for ref in self.refs if ref.valid_at > at]
 
 
+class UnusableReferenceError(ValueError):
+    """A catalogued reference file that cannot be used: attribution stops and names it."""
+
+
 @lru_cache(maxsize=4)
 def load_reference_set(refs: tuple[SnapshotRef, ...]) -> ReferenceSet:
-    """Load the files of a choice of snapshots (cached: the same choice loads once)."""
+    """Load the files of a choice of snapshots (cached: the same choice loads once).
+
+    Every file is read by its content, whatever its name; one that cannot be read is an
+    :class:`UnusableReferenceError` naming the snapshot and its file, never a silent gap.
+    """
     out = ReferenceSet(refs)
     by_kind: dict[str, list[SnapshotRef]] = {}
     for ref in refs:
@@ -217,25 +238,44 @@ def load_reference_set(refs: tuple[SnapshotRef, ...]) -> ReferenceSet:
     if "routing" in by_kind:
         from hostwatch.net.routing import RoutingTable
 
-        out.routing = [RoutingTable.load(ref.path) for ref in by_kind["routing"]]
+        out.routing = [_read(ref, RoutingTable.load, ref.path) for ref in by_kind["routing"]]
     names = by_kind.get("asnames", []) + by_kind.get("as2org", [])
     if names:
         from hostwatch.net.asnames import AsRegistry
 
-        out.asnames = AsRegistry.load(Path(ref.path) for ref in names)
+        registry = AsRegistry()
+        for ref in names:
+            tag = ref.series[len("tags:") :] if ref.series.startswith("tags:") else None
+            _read(ref, lambda path, tag=tag: registry.add(Path(path), tag=tag), ref.path)
+        out.asnames = registry
     if "delegated" in by_kind:
         from hostwatch.net.delegated import DelegatedStats
 
-        out.delegated = DelegatedStats.load(ref.path for ref in by_kind["delegated"])
+        refs_d = by_kind["delegated"]
+        out.delegated = _read(refs_d[0], DelegatedStats.load, [ref.path for ref in refs_d])
     if "rpsl" in by_kind:
         from hostwatch.net.whois_tree import WhoisTree
 
-        out.whois = WhoisTree.load(ref.path for ref in by_kind["rpsl"])
+        refs_w = by_kind["rpsl"]
+        out.whois = _read(refs_w[0], WhoisTree.load, [ref.path for ref in refs_w])
     return out
 
 
+def _read(ref: SnapshotRef, reader: Callable[[Any], _T], argument: Any) -> _T:
+    try:
+        return reader(argument)
+    except (OSError, ValueError) as exc:
+        raise UnusableReferenceError(
+            f"reference snapshot {ref.tag} ({ref.name}, {ref.path}) cannot be used: {exc}"
+        ) from exc
+
+
 def sync_reference_store(session: Session, state_dir: Path, *, loaded_at: datetime) -> int:
-    """Catalogue the files of the reference store that have no snapshot row yet; how many."""
+    """Catalogue the files of the reference store that have no snapshot row yet; how many.
+
+    Each is catalogued under the name it was imported under, in the series its content gave
+    (``hostwatch data import`` recorded both), and a routing table by its binary form.
+    """
     from hostwatch.net.fetch.store import ReferenceStore
 
     store = ReferenceStore.under(state_dir)
@@ -249,9 +289,11 @@ def sync_reference_store(session: Session, state_dir: Path, *, loaded_at: dateti
         register_snapshot(
             session,
             kind,
-            store.root / entry.path,
+            store.root / (entry.binary or entry.path),  # a routing table: its binary form
             loaded_at=loaded_at,
             valid_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
+            series=entry.series,
+            name=entry.shown_name,
             sha256=entry.sha256,
         )
         known.add((kind, entry.sha256))

@@ -24,7 +24,7 @@ CDN_TAG = "cdn"
 HOSTING_TAG = "vpsh"
 
 _PYASN_COUNTRY = re.compile(r",\s*([A-Z]{2})\s*$")
-_TAG_FILE = re.compile(r"^tags-([a-z0-9_]+)\.csv(\.gz)?$")
+_TAG_FILE = re.compile(r"^tags-([a-z0-9_]+)(\.\d{8})?\.csv(\.gz)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +72,21 @@ class AsRegistry:
     sources: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, paths: Iterable[Path | str]) -> AsRegistry:
-        """Read each list, recognised by its name (a folder of tags-*.csv files counts as one)."""
+    def load(cls, paths: Iterable[Path | str | tuple[Path | str, str | None]]) -> AsRegistry:
+        """Read each list, recognised by its content; ``(path, tag)`` names a tag list's tag.
+
+        A folder is bgp.tools' layout: ``asns.csv.gz`` and ``tags/tags-<tag>.csv``.
+        """
         registry = cls()
-        for path in map(Path, paths):
-            registry.add(path)
+        for item in paths:
+            path, tag = item if isinstance(item, tuple) else (item, None)
+            registry.add(Path(path), tag=tag)
         return registry
 
-    def add(self, path: Path) -> None:
-        name = path.name.lower()
+    def add(self, path: Path, *, tag: str | None = None) -> None:
+        """Add one list; a file hostwatch cannot read as AS data is an error naming it."""
+        from hostwatch.net.fetch.detect import detect
+
         if path.is_dir():
             if (path / "tags").is_dir():
                 self.add_bgptools_tags(path / "tags")
@@ -88,18 +94,33 @@ class AsRegistry:
                     self.add_bgptools_asns(path / "asns.csv.gz")
             else:
                 self.add_bgptools_tags(path)
-        elif name.startswith("asns.csv"):
+            return
+        found = detect(path)
+        fmt = found.format if found is not None else None
+        if found is None and not next(iter_lines(path, lambda n, why: None), "").strip():
+            self.warnings.add(str(path), 0, "empty list")  # nothing to add, nothing lost
+        elif fmt == "bgp.tools-asns":
             self.add_bgptools_asns(path)
-        elif _TAG_FILE.match(name):
-            self.add_bgptools_tags(path)
-        elif name.startswith("asnames.json"):
+        elif fmt == "bgp.tools-tags":
+            tag = tag or tag_in_name(path.name)
+            if tag is None:
+                raise ValueError(
+                    f"{path}: a bgp.tools tag list, but its tag is unknown "
+                    "(name it tags-<tag>.csv, or import it with --tag)"
+                )
+            self.add_bgptools_tags(path, tag=tag)
+        elif fmt == "pyasn-asnames":
             self.add_pyasn_names(path)
-        elif "asnames.tsv" in name:
+        elif fmt == "as-prefix-asnames":
             self.add_asprefix_names(path)
-        elif "as-org2info" in name:
+        elif fmt == "caida-as2org":
             self.add_as2org(AsOrgTable.load(path))
         else:
-            self.warnings.add(str(path), None, "not a known AS name list; skipped")
+            what = found.format if found is not None else "not recognised"
+            raise ValueError(
+                f"{path}: not an AS list hostwatch reads ({what}); expected bgp.tools asns.csv "
+                "or tags, pyasn asnames.json, AS-Prefix asnames or CAIDA as2org"
+            )
 
     def add_bgptools_asns(self, path: Path | str) -> None:
         """bgp.tools asns.csv: ``asn,name,class,cc`` with ASNs written ``AS123``."""
@@ -126,21 +147,21 @@ class AsRegistry:
             cc = row[3].strip().upper() or None
             self.bgptools[asn] = _Named(row[1].strip(), None, cc, row[2].strip() or None)
 
-    def add_bgptools_tags(self, path: Path | str) -> None:
+    def add_bgptools_tags(self, path: Path | str, *, tag: str | None = None) -> None:
         """bgp.tools tag lists: one ``tags-<tag>.csv`` per tag, rows ``AS123,<name>``.
 
         Only the ASN is taken: upstream quoting of names with commas is broken, and the name is
-        in asns.csv anyway.
+        in asns.csv anyway. ``tag`` names the tag of a single file (else its name does).
         """
         path = Path(path)
         files = sorted(path.glob("tags-*.csv*")) if path.is_dir() else [path]
         collected: dict[int, set[str]] = {asn: set(tags) for asn, tags in self.tags.items()}
         for file in files:
             match = _TAG_FILE.match(file.name)
-            if match is None:
+            if tag is None and match is None:
                 self.warnings.add(str(file), None, "not named tags-<tag>.csv; skipped")
                 continue
-            tag = match.group(1)
+            file_tag = tag or match.group(1)  # type: ignore[union-attr]
             self.sources.append(str(file))
             for number, line in enumerate(self._lines(file), start=1):
                 if not line.strip():
@@ -149,7 +170,7 @@ class AsRegistry:
                 if asn is None:
                     self.warnings.add(str(file), number, f"not an AS number: {line[:40]!r}")
                     continue
-                collected.setdefault(asn, set()).add(tag)
+                collected.setdefault(asn, set()).add(file_tag)
         self.tags = {asn: frozenset(tags) for asn, tags in collected.items()}
 
     def add_pyasn_names(self, path: Path | str) -> None:
@@ -263,6 +284,12 @@ class AsRegistry:
                 cache[key] = info.name if info else None
             out.append(cache[key])
         return out
+
+
+def tag_in_name(name: str) -> str | None:
+    """The tag a bgp.tools tag list's file name gives (``tags-vpsh.csv`` -> ``vpsh``)."""
+    match = _TAG_FILE.match(name.lower())
+    return match.group(1) if match else None
 
 
 def _split_pyasn_name(value: str) -> _Named:

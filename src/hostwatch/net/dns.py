@@ -170,10 +170,10 @@ class DnsClient:
         resolver: str | None = None,
         *,
         timeout: float = 5.0,
-        clock: Clock | None = None,
+        clock: Clock,
     ) -> None:
         self.timeout = timeout
-        self.clock = clock or Clock.system()
+        self.clock = clock
         if resolver:
             address, port = parse_resolver(resolver)
             self._servers = [(address, port)]
@@ -343,7 +343,7 @@ def resolve_many(
     *,
     timeout: float = 5.0,
     concurrency: int = 64,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> dict[str, DnsAnswer]:
     """Blocking batch resolution for callers outside an event loop (attribution, the CLI)."""
     client = DnsClient(resolver, timeout=timeout, clock=clock)

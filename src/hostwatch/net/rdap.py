@@ -204,7 +204,7 @@ class RdapClient:
         max_retries: int = 3,
         max_retry_after: float = 120.0,
         timeout: float = 15.0,
-        clock: Clock | None = None,
+        clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if bootstrap is None and base_url is None:
@@ -217,7 +217,7 @@ class RdapClient:
         self.burst = burst
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
-        self.clock = clock or Clock.system()
+        self.clock = clock
         self._sleep = sleep
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()

@@ -86,7 +86,7 @@ def test_bad_rows_skipped_rest_loaded(tmp_path):
     )
     tags = tmp_path / "tags-cdn.csv"
     tags.write_text('AS1,"""Level 3", Inc."\nnonsense\n\nAS3,Three\n')
-    registry = AsRegistry.load([asns, tags, tmp_path / "unknown-list.txt"])
+    registry = AsRegistry.load([asns, tags])
     assert registry[1].name == "Level 3, Inc."
     assert registry[3].country is None
     assert registry.with_tag("cdn") == {1, 3}
@@ -95,8 +95,14 @@ def test_bad_rows_skipped_rest_loaded(tmp_path):
         ("asns.csv.gz", 3),
         ("asns.csv.gz", 4),
         ("tags-cdn.csv", 2),
-        ("unknown-list.txt", 0),
     ]
+
+
+def test_a_file_that_is_no_as_list_is_an_error_naming_it(tmp_path):
+    other = tmp_path / "unknown-list.txt"
+    other.write_text("this is not a list of ASes\n")
+    with pytest.raises(ValueError, match=r"unknown-list\.txt: not an AS list"):
+        AsRegistry.load([other])
 
 
 def test_pyasn_names_split_into_handle_org_and_country(tmp_path):

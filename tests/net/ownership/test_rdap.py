@@ -70,6 +70,7 @@ def served(scripted_server, rdap_answers):
 def _client(served, tmp_path, **options) -> RdapClient:
     options.setdefault("rate_per_second", 1000.0)
     options.setdefault("burst", 100)
+    options.setdefault("clock", Clock.system())
     return RdapClient(base_url=served.base_url, cache_dir=tmp_path / "cache", **options)
 
 
@@ -153,7 +154,9 @@ def test_damaged_cache_file_is_refetched(served, tmp_path):
 
 def test_requests_to_one_server_are_spaced_by_the_rate_limit(served, tmp_path):
     addresses = ["62.239.237.1", "74.125.225.229", "196.11.240.215", "210.107.73.73"]
-    with RdapClient(base_url=served.base_url, rate_per_second=5.0, burst=1) as client:
+    with RdapClient(
+        base_url=served.base_url, rate_per_second=5.0, burst=1, clock=Clock.system()
+    ) as client:
         for address in addresses:
             client.ip(address)
     times = [when for when, _ in served.log]
@@ -238,11 +241,11 @@ def test_bootstrap_chooses_server_then_base_override_redirects_it(served, tmp_pa
         shared_data / "10_rdap-whois-samples" / "iana_rdap_bootstrap_from_openrdap"
     )
     with (
-        RdapClient(bootstrap=bootstrap, rate_per_second=100.0) as client,
+        RdapClient(bootstrap=bootstrap, rate_per_second=100.0, clock=Clock.system()) as client,
         pytest.raises(RdapError, match="no RDAP server"),
     ):
         client.ip("10.1.2.3")
-    with RdapClient(bootstrap=bootstrap, base_url=served.base_url) as client:
+    with RdapClient(bootstrap=bootstrap, base_url=served.base_url, clock=Clock.system()) as client:
         assert client.ip("2a00:2381:ffff::1").country == "GB"
 
 

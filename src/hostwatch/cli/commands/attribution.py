@@ -56,6 +56,8 @@ def attribute(
         raise typer.BadParameter(f"not an ISO 8601 instant: {at!r}", param_hint="--at") from exc
     settings = get_settings()
     migrate(settings.database_url)
+    from hostwatch.attribution.reference import UnusableReferenceError
+
     try:
         summary = attribute_pending(
             settings,
@@ -65,6 +67,9 @@ def attribute(
             progress=progress,
             resolve_historical=resolve_historical,
         )
+    except UnusableReferenceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--at") from exc
     table = Table("status", "notices")

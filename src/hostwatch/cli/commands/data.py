@@ -121,20 +121,40 @@ def import_files(
     kind: Annotated[
         str | None, typer.Option("--kind", "-k", help="Force the kind (default: by content).")
     ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(help="The tag of a bgp.tools tag list not named tags-<tag>.csv."),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="Day the data describes, YYYY-MM-DD, where content and name give none."
+        ),
+    ] = None,
     link: Annotated[bool, typer.Option(help="Hard-link instead of copying.")] = False,
 ) -> None:
-    """Import local reference files into the store; the kind is recognised by content."""
+    """Import local reference files into the store; the kind is recognised by content.
+
+    Each file is read once as attribution will read it; routing tables are also stored in a
+    binary form that `hostwatch lookup --table NAME` and attribution memory-map.
+    """
     from hostwatch.net.fetch.detect import KINDS
     from hostwatch.net.fetch.run import import_reference_files
     from hostwatch.net.fetch.store import ReferenceStore
 
     if kind is not None and kind not in KINDS:
         raise typer.BadParameter(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    try:
+        given_day = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date: {day!r}", param_hint="--date") from exc
     settings = get_settings()
     outcomes = import_reference_files(
         ReferenceStore.under(settings.state_dir),
         paths,
         kind=kind,
+        tag=tag,
+        day=given_day,
         link=link,
         clock=settings.clock(),
         report=_printer(Console()),  # type: ignore[arg-type]
@@ -147,7 +167,7 @@ def import_files(
 def list_store(
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")] = None,
 ) -> None:
-    """List the stored snapshots: kind, day, file, size, SHA-256 and origin."""
+    """List the stored snapshots: the name each was imported under, kind, day, rows, file."""
     from hostwatch.net.fetch.store import ReferenceStore
 
     store = ReferenceStore.under(get_settings().state_dir)
@@ -156,12 +176,14 @@ def list_store(
     except ValueError as exc:
         Console(stderr=True).print(str(exc), markup=False)
         raise typer.Exit(1) from exc
-    table = Table("kind", "day", "file", "bytes", "sha256", "source")
+    table = Table("name", "kind", "day", "rows", "file", "bytes", "sha256", "source")
     for entry in entries:
         table.add_row(
+            entry.shown_name,
             entry.kind,
             entry.snapshot or "",
-            entry.path,
+            f"{entry.rows:,}" if entry.rows is not None else "",
+            entry.binary or entry.path,
             f"{entry.size:,}",
             entry.sha256[:12],
             entry.source,

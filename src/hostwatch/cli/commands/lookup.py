@@ -11,14 +11,13 @@ import typer
 
 def lookup(
     table: Annotated[
-        list[Path],
+        list[str],
         typer.Option(
             "--table",
             "-t",
-            help="Routing table (any supported format or a stored snapshot). Repeat to combine: "
-            "each address is answered by the first table that covers it.",
-            exists=True,
-            dir_okay=False,
+            help="Routing table: the name it was imported under (hostwatch data list), or a file "
+            "in any supported format. Repeat to combine: each address is answered by the first "
+            "table that covers it.",
         ),
     ],
     ips_file: Annotated[
@@ -31,22 +30,34 @@ def lookup(
             "data import) and the providers in the database."
         ),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every problem found in the tables.")
+    ] = False,
 ) -> None:
     """Print CSV "ip,prefix,origin_asn[,as_name,provider,country]" per address, in input order."""
+    from hostwatch.net.fetch.store import ReferenceStore
     from hostwatch.net.routing import RoutingTable
+    from hostwatch.net.routing.issues import summary_line
     from hostwatch.net.routing.lookup_csv import write_lookup_csv
+    from hostwatch.settings import get_settings
 
+    settings = get_settings()
+    store = ReferenceStore.under(settings.state_dir)
     tables = []
-    for path in table:
+    for given in table:
         try:
+            path = store.routing_table_path(given)
             loaded = RoutingTable.load(path)
         except (OSError, ValueError) as exc:
-            typer.echo(f"error: cannot read routing table {path}: {exc}", err=True)
+            typer.echo(f"error: cannot read routing table {given}: {exc}", err=True)
             raise typer.Exit(1) from exc
-        for issue in loaded.warnings[:20]:
-            typer.echo(f"warning: {issue}", err=True)
-        if len(loaded.warnings) > 20:
-            typer.echo(f"warning: {path}: {len(loaded.warnings) - 20} more problems", err=True)
+        if verbose:
+            for issue in loaded.warnings:
+                typer.echo(f"warning: {issue}", err=True)
+        else:
+            line = summary_line(given, loaded.warnings)
+            if line:
+                typer.echo(f"warning: {line}; --verbose lists them", err=True)
         tables.append(loaded)
     if ips_file == "-":
         text = sys.stdin.read()
@@ -56,9 +67,13 @@ def lookup(
     columns = []
     if details:
         from hostwatch.attribution.lookup_columns import ReferenceColumns
-        from hostwatch.settings import get_settings
+        from hostwatch.attribution.reference import sync_reference_store
+        from hostwatch.model.db import migrate, session_scope
 
-        columns.append(ReferenceColumns(get_settings()))
+        migrate(settings.database_url)  # files imported since the last run are catalogued first
+        with session_scope(settings.database_url) as session:
+            sync_reference_store(session, settings.state_dir, loaded_at=settings.clock().now())
+        columns.append(ReferenceColumns(settings))
     answers = write_lookup_csv(sys.stdout, tables, [line for _, line in numbered], columns=columns)
     sys.stdout.flush()
     for position, bad in answers.malformed[:20]:

@@ -18,14 +18,18 @@ from pathlib import Path
 import httpx
 
 from hostwatch.clock import Clock
+from hostwatch.net.asnames import tag_in_name
 from hostwatch.net.fetch.detect import (
+    ROUTING_KINDS,
     date_in_name,
     dated_name,
     delegated_day,
+    detect,
     detect_kind,
     publication_day,
 )
 from hostwatch.net.fetch.download import DownloadError, check_complete, download
+from hostwatch.net.fetch.prepare import Prepared, UnusableFileError, prepare
 from hostwatch.net.fetch.sources import FETCH_KINDS, FetchPlan, Wanted, wanted_files
 from hostwatch.net.fetch.store import ManifestEntry, ReferenceStore, now_text, sha256_of
 
@@ -52,7 +56,7 @@ def fetch_reference_data(
     day: date | None = None,
     base_urls: dict[str, str] | None = None,
     plan_options: dict[str, object] | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
     timeout: float = 60.0,
     report: Callable[[Outcome], None] | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
@@ -61,7 +65,6 @@ def fetch_reference_data(
 
     ``report`` hears each file's outcome; ``progress(url, received, total)`` each arriving chunk.
     """
-    clock = clock or Clock.system()
     today = clock.now().date()
     day = day or today
     plan = FetchPlan(
@@ -124,10 +127,16 @@ def _fetch_one(
         part.unlink(missing_ok=True)
         return Outcome(item.kind, item.url, "unchanged", store.root / previous.path, "same bytes")
     snapshot = item.snapshot or _content_day(part, item.kind) or clock.now().date()
+    try:
+        prepared = prepare(part, item.kind, None, day=snapshot, tag=None)
+    except UnusableFileError as exc:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"{item.url}: cannot be used: {exc}") from exc
     filename = item.filename or dated_name(item.url.rsplit("/", 1)[-1], snapshot)
     target = store.target(item.kind, filename)
     target.parent.mkdir(parents=True, exist_ok=True)
     part.replace(target)
+    found = detect(target)
     store.record(
         ManifestEntry(
             kind=item.kind,
@@ -140,6 +149,10 @@ def _fetch_one(
             added_at=now_text(clock.now()),
             etag=result.etag,
             last_modified=result.last_modified,
+            format=found.format if found else None,
+            rows=prepared.rows,
+            series=prepared.series,
+            binary=_save_binary(store, target, prepared),
         )
     )
     detail = f"resumed at byte {result.resumed_from}" if result.resumed_from else ""
@@ -151,12 +164,20 @@ def import_reference_files(
     paths: Iterable[Path | str],
     *,
     kind: str | None = None,
+    tag: str | None = None,
+    day: date | None = None,
     link: bool = False,
-    clock: Clock | None = None,
+    clock: Clock,
     report: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Put local files (or every file under given folders) into the store, kind by content."""
-    clock = clock or Clock.system()
+    """Put local files (or every file under given folders) into the store, kind by content.
+
+    Each file is read as attribution will read it (a routing table is stored in binary form as
+    well); a file that cannot be used fails with the reason. ``tag`` names the tag of a bgp.tools
+    tag list whose file name does not (``tags-<tag>.csv``). The day a file describes comes from
+    its content, else its name or folder, else ``day``, else the day of the import (said so):
+    an undated file must still be catalogued, or attribution would not see it.
+    """
     outcomes: list[Outcome] = []
     for given in map(Path, paths):
         if given.is_dir():
@@ -165,7 +186,7 @@ def import_reference_files(
         else:
             files, in_folder = [given], False
         for path in files:
-            outcome = _import_one(store, path, kind, link, clock, in_folder)
+            outcome = _import_one(store, path, kind, tag, day, link, clock, in_folder)
             outcomes.append(outcome)
             if report is not None:
                 report(outcome)
@@ -173,44 +194,99 @@ def import_reference_files(
 
 
 def _import_one(
-    store: ReferenceStore, path: Path, kind: str | None, link: bool, clock: Clock, in_folder: bool
+    store: ReferenceStore,
+    path: Path,
+    kind: str | None,
+    tag: str | None,
+    day: date | None,
+    link: bool,
+    clock: Clock,
+    in_folder: bool,
 ) -> Outcome:
     if not path.exists():
         return Outcome(kind, str(path), "failed", None, "no such file")
-    found = detect_kind(path)
-    if kind is not None and found is not None and found != kind:
-        return Outcome(kind, str(path), "failed", None, f"content looks like {found}, not {kind}")
-    chosen = kind or found
+    found = detect(path)
+    if found is not None and found.kind is None:
+        return Outcome(None, str(path), "skipped" if in_folder else "failed", None, found.refusal)
+    found_kind = found.kind if found is not None else None
+    if kind is not None and found_kind is not None and found_kind != kind:
+        return Outcome(
+            kind, str(path), "failed", None, f"content looks like {found_kind}, not {kind}"
+        )
+    chosen = kind or found_kind
     if chosen is None:
         status = "skipped" if in_folder else "failed"
         return Outcome(None, str(path), status, None, "not a recognised reference file")
     problem = check_complete(path)
     if problem:
         return Outcome(chosen, str(path), "failed", None, problem)
+    if chosen == "tags":
+        tag = tag or tag_in_name(path.name)
+        if tag is None:
+            return Outcome(
+                chosen,
+                str(path),
+                "failed",
+                None,
+                "a bgp.tools tag list without its tag: name it tags-<tag>.csv or give --tag",
+            )
     snapshot = _content_day(path, chosen) or date_in_name(path.name)
     snapshot = snapshot or date_in_name(path.parent.name)
-    # bootstrap files keep their names: RdapBootstrap.load reads ipv4.json ... from one folder
-    filename = path.name if chosen == "rdap-bootstrap" else dated_name(path.name, snapshot)
-    target = store.target(chosen, filename)
     digest = sha256_of(path)
-    entry = store.entry_for(store.relative(target))
-    if entry is not None and entry.sha256 == digest and store.is_intact(entry):
-        return Outcome(chosen, str(path), "present", target, "already in the store")
-    store.place(path, chosen, filename, link=link)
+    for entry in store.entries(chosen):
+        if entry.sha256 == digest and store.is_intact(entry) and _binary_present(store, entry):
+            return Outcome(
+                chosen, str(path), "present", store.root / entry.path, "already in the store"
+            )
+    try:
+        prepared = prepare(path, chosen, found.format if found else None, day=snapshot, tag=tag)
+    except UnusableFileError as exc:
+        return Outcome(chosen, str(path), "failed", None, f"cannot be used: {exc}")
+    snapshot = snapshot or prepared.day or day
+    message = ""
+    if snapshot is None:
+        snapshot = clock.now().date()
+        message = f"no date in content or name; dated {snapshot} (the import), --date sets one"
+    if chosen == "rdap-bootstrap":  # RdapBootstrap.load reads ipv4.json ... from one folder
+        filename = path.name
+    elif chosen == "tags":
+        filename = dated_name(f"tags-{tag}.csv", snapshot)
+    else:
+        filename = dated_name(path.name, snapshot)
+    target = store.place(path, chosen, filename, link=link)
+    binary = _save_binary(store, target, prepared)
     store.record(
         ManifestEntry(
             kind=chosen,
             path=store.relative(target),
             sha256=digest,
             size=target.stat().st_size,
-            snapshot=snapshot.isoformat() if snapshot else None,
+            snapshot=snapshot.isoformat(),
             source=str(path.resolve()),
             method="link" if link else "copy",
             added_at=now_text(clock.now()),
+            name=path.name,
+            format=found.format if found else None,
+            rows=prepared.rows,
+            series=prepared.series,
+            binary=binary,
         )
     )
-    message = "" if snapshot else "no date found in content or name; stored without a day"
     return Outcome(chosen, str(path), "imported", target, message)
+
+
+def _save_binary(store: ReferenceStore, target: Path, prepared: Prepared) -> str | None:
+    """Store a routing table's binary form beside its source; its path relative to the store."""
+    if prepared.table is None:
+        return None
+    saved = prepared.table.save(target.with_name(target.name + ".npz"))
+    return store.relative(saved)
+
+
+def _binary_present(store: ReferenceStore, entry: ManifestEntry) -> bool:
+    if entry.kind not in ROUTING_KINDS:
+        return True
+    return entry.binary is not None and (store.root / entry.binary).is_file()
 
 
 def _last_from(store: ReferenceStore, url: str) -> ManifestEntry | None:

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MANIFEST = "manifest.json"
 
@@ -34,10 +34,27 @@ class ManifestEntry:
     added_at: str
     etag: str | None = None
     last_modified: str | None = None
+    name: str | None = None
+    format: str | None = None
+    rows: int | None = None
+    series: str | None = None
+    binary: str | None = None
 
     @property
     def snapshot_date(self) -> date | None:
         return date.fromisoformat(self.snapshot) if self.snapshot else None
+
+    @property
+    def shown_name(self) -> str:
+        """The name the file was imported under (fetched files: the stored file's name)."""
+        return self.name or PurePosixPath(self.path).name
+
+    def answers_to(self, given: str) -> bool:
+        """Whether ``given`` names this entry: its imported name, stored file or binary form."""
+        names = {self.shown_name, self.path, PurePosixPath(self.path).name}
+        if self.binary:
+            names |= {self.binary, PurePosixPath(self.binary).name}
+        return given in names
 
 
 class ReferenceStore:
@@ -109,6 +126,38 @@ class ReferenceStore:
         if newest is None:
             return []
         return [self.root / e.path for e in self.entries(kind) if e.snapshot == newest.snapshot]
+
+    def routing_table_path(self, given: str) -> Path:
+        """The file ``hostwatch lookup --table`` reads for ``given``.
+
+        A routing table imported under that name (or stored under it) is read in its binary form;
+        so is a file given by path whose content was imported (same SHA-256). Any other existing
+        file is read as it is. Among several snapshots imported under one name the newest wins.
+        A catalogued table whose binary form is gone is an error naming it.
+        """
+        from hostwatch.net.fetch.detect import ROUTING_KINDS
+
+        tables = [e for e in self.entries() if e.kind in ROUTING_KINDS]
+        chosen = [e for e in tables if e.answers_to(given)]
+        path = Path(given)
+        if path.is_file():
+            digest = sha256_of(path)
+            same = [e for e in tables if e.sha256 == digest]
+            if not same:
+                return path
+            chosen = same
+        if not chosen:
+            raise FileNotFoundError(
+                f"{given}: no such file, and no routing table was imported under that name "
+                "(hostwatch data list shows the names)"
+            )
+        entry = max(chosen, key=lambda e: (e.snapshot or "", e.added_at))
+        stored = self.root / (entry.binary or entry.path)
+        if not stored.is_file():
+            raise FileNotFoundError(
+                f"{given}: imported as {stored}, but that file is missing; import it again"
+            )
+        return stored
 
     def is_intact(self, entry: ManifestEntry) -> bool:
         path = self.root / entry.path

@@ -6,6 +6,10 @@ which a per-address tree walk (pyasn's radix) or a binary search cannot be.
 
 Entries hold ``route + 1`` (0 = no route). An entry with the top bit set points to a 256-entry
 second-level block instead: block ``b`` covers ``level2[b * 256 : (b + 1) * 256]``.
+
+A stored table keeps the first level as runs (:class:`Runs24`; it is mostly long runs of one
+route): memory-mapped, a few addresses are answered by a binary search over the runs, touching a
+few pages, and only a large batch pays for expanding the 64 MB array.
 """
 
 from __future__ import annotations
@@ -59,17 +63,48 @@ class Dir24:
 
     def lookup(self, addresses: np.ndarray) -> np.ndarray:
         """Route code per address: ``route + 1``, or 0 where no route covers it."""
-        codes = self.level1[addresses >> 8]
-        if self.level2.size:
-            deep = np.flatnonzero(codes >= _BLOCK_FLAG)
-            if deep.size:
-                block = (codes[deep] & ~_BLOCK_FLAG).astype(np.int64)
-                codes[deep] = self.level2[block * 256 + (addresses[deep] & 0xFF)]
-        return codes
+        return _second_level(self.level1[addresses >> 8], addresses, self.level2)
+
+    def runs(self) -> Runs24:
+        """The first level as runs of equal entries (the stored form)."""
+        level1 = self.level1
+        change = np.flatnonzero(level1[1:] != level1[:-1]) + 1
+        starts = np.concatenate([np.zeros(1, np.int64), change]).astype(np.uint32)
+        return Runs24(starts, level1[starts], self.level2)
 
     @property
     def nbytes(self) -> int:
         return int(self.level1.nbytes + self.level2.nbytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Runs24:
+    """The first level of a :class:`Dir24` as runs: run ``i`` holds ``values[i]`` from the /24
+    ``starts[i]`` up to the next start. The arrays may be memory-mapped from a stored table."""
+
+    starts: np.ndarray
+    values: np.ndarray
+    level2: np.ndarray
+
+    def lookup(self, addresses: np.ndarray) -> np.ndarray:
+        """As :meth:`Dir24.lookup`, by binary search over the runs (for small batches)."""
+        run = np.searchsorted(self.starts, addresses >> 8, side="right") - 1
+        return _second_level(self.values[run], addresses, self.level2)
+
+    def expand(self) -> Dir24:
+        """The direct-indexed table (64 MB), for batches where one gather per address pays."""
+        lengths = np.diff(np.append(self.starts.astype(np.int64), 1 << 24))
+        return Dir24(np.repeat(np.asarray(self.values), lengths), np.asarray(self.level2))
+
+
+def _second_level(codes: np.ndarray, addresses: np.ndarray, level2: np.ndarray) -> np.ndarray:
+    """Replace block pointers among first-level ``codes`` by the second-level entry."""
+    if level2.size:
+        deep = np.flatnonzero(codes >= _BLOCK_FLAG)
+        if deep.size:
+            block = (codes[deep] & ~_BLOCK_FLAG).astype(np.int64)
+            codes[deep] = level2[block * 256 + (addresses[deep] & 0xFF)]
+    return codes
 
 
 def _paint(target: np.ndarray, first: np.ndarray, values: np.ndarray, width: int) -> None:

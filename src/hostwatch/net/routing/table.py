@@ -22,11 +22,14 @@ import numpy as np
 
 from hostwatch.net.addresses import FAMILY_V4, FAMILY_V6, AddressArray, as_address_array
 from hostwatch.net.routing.issues import LoadIssue
-from hostwatch.net.routing.lpm4 import Dir24
+from hostwatch.net.routing.lpm4 import Dir24, Runs24
 from hostwatch.net.routing.lpm6 import Intervals6
 from hostwatch.net.routing.routes import RawRoutes, RouteArrays, build_routes, merge_routes
 
 NO_ASN = -1
+EXPAND_MIN = 1 << 16
+"""IPv4 batches this long expand a stored table's runs into the 64 MB direct table; shorter ones
+binary-search the (memory-mapped) runs, so one lookup reads a few pages instead of 64 MB."""
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,15 @@ class RoutingTable:
         warnings: list[LoadIssue] | None = None,
         *,
         dir24: Dir24 | None = None,
+        runs24: Runs24 | None = None,
         intervals6: Intervals6 | None = None,
     ) -> None:
         self.routes = routes
         self.info = info
         self.warnings: list[LoadIssue] = list(warnings or [])
         self._dir24 = dir24
+        self._runs24 = runs24
         self._intervals6 = intervals6
-        self._origin_by_code = np.concatenate([np.array([NO_ASN], np.int64), routes.origin])
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -150,8 +154,21 @@ class RoutingTable:
     @property
     def dir24(self) -> Dir24:
         if self._dir24 is None:
-            self._dir24 = Dir24.build(self.routes.v4_network, self.routes.v4_length)
+            if self._runs24 is not None:
+                self._dir24 = self._runs24.expand()
+            else:
+                self._dir24 = Dir24.build(self.routes.v4_network, self.routes.v4_length)
         return self._dir24
+
+    @property
+    def runs24(self) -> Runs24:
+        """The IPv4 structure in its stored form."""
+        return self._runs24 if self._runs24 is not None else self.dir24.runs()
+
+    def _lookup_v4(self, values: np.ndarray) -> np.ndarray:
+        if self._dir24 is None and self._runs24 is not None and values.shape[0] < EXPAND_MIN:
+            return self._runs24.lookup(values)
+        return self.dir24.lookup(values)
 
     @property
     def intervals6(self) -> Intervals6:
@@ -169,20 +186,27 @@ class RoutingTable:
         """
         addresses = as_address_array(ips)
         codes = self.route_codes(addresses)
-        return LookupResult(self, addresses, codes, self._origin_by_code[codes])
+        return LookupResult(self, addresses, codes, self.origin_of_codes(codes))
+
+    def origin_of_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Primary origin AS per route code (-1 for code 0), reading only the rows asked for."""
+        out = np.full(codes.shape[0], NO_ASN, np.int64)
+        hit = np.flatnonzero(codes)
+        out[hit] = self.routes.origin[codes[hit].astype(np.int64) - 1]
+        return out
 
     def route_codes(self, addresses: AddressArray) -> np.ndarray:
         """``route + 1`` per address (0 = no route): the raw answer, before any decoration."""
         family = addresses.family
         n = family.shape[0]
         if n and _all(family, FAMILY_V4):
-            return self.dir24.lookup(addresses.v4)
+            return self._lookup_v4(addresses.v4)
         if n and self.ipv6_count and _all(family, FAMILY_V6):
             return self.intervals6.lookup(addresses.v6)
         codes = np.zeros(n, np.uint32)
         at4 = np.flatnonzero(family == FAMILY_V4)
         if at4.size:
-            codes[at4] = self.dir24.lookup(addresses.v4[at4])
+            codes[at4] = self._lookup_v4(addresses.v4[at4])
         at6 = np.flatnonzero(family == FAMILY_V6)
         if at6.size and self.ipv6_count:
             codes[at6] = self.intervals6.lookup(addresses.v6[at6])

@@ -6,6 +6,7 @@ snapshot, then MRT by its record header, then the text formats by their first da
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -17,16 +18,21 @@ from hostwatch.net.routing.table import RoutingTable, SnapshotInfo
 from . import mrt, pfx2as, pyasn_dat, ranges, tsv
 from .source import read_head, read_source
 
+_PREFIX = re.compile(r"^[0-9a-fA-F:.]+/\d{1,3}$")
+
 
 class UnknownFormatError(ValueError):
     """The file is none of the routing-table formats hostwatch reads."""
 
 
 def load_table(path: Path, *, snapshot_date: datetime | None = None) -> RoutingTable:
-    from hostwatch.net.routing.store import is_stored_table, load_stored
+    from hostwatch.net.routing.store import StoredTableError, is_stored_table, load_stored
 
     if is_stored_table(path):
         return load_stored(path)
+    with path.open("rb") as handle:
+        if handle.read(4) == b"PK\x03\x04":
+            raise StoredTableError(f"{path}: damaged stored table (the zip of arrays is not whole)")
     source = read_source(path)
     data = source.data
     fmt = detect_format(data)
@@ -67,17 +73,21 @@ def detect_format(data: bytes) -> str | None:
         return mrt.FORMAT
     if data.startswith(pyasn_dat.MAGIC):
         return pyasn_dat.FORMAT
+    seen = 0
     for line in data[:65536].decode("utf-8", "replace").splitlines()[:50]:
         stripped = line.strip()
         if not stripped or stripped[0] in "#;":
             continue
+        seen += 1
         if ranges.looks_like(stripped):
             return ranges.FORMAT
         if pfx2as.looks_like(stripped):
             return pfx2as.FORMAT
         first = stripped.split("\t")[0] if "\t" in stripped else stripped.split()[0]
-        if "/" in first:
+        if _PREFIX.match(first):
             return tsv.FORMAT
+        if seen > 1:
+            return None  # a header line may come first; the first data line decides
     return None
 
 
