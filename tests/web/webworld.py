@@ -82,6 +82,7 @@ def _case(
     removed_after: timedelta | None,
     classification: str = "csam",
     n: int = 0,
+    contact_id: int | None = None,
 ) -> Case:
     uid = _url(session, url_text, host)
     session.add(
@@ -142,6 +143,7 @@ def _case(
         transition(session, case, "removed", at=removed, reason="3 failed checks")
     msg = Message(
         ticket=f"T-{case.id}",
+        contact_id=contact_id,
         to_address=f"abuse@{host}",
         kind="notice",
         subject=f"Notice for case {case.id}",
@@ -170,7 +172,7 @@ def _case(
 def build_world(db_url: str) -> World:
     world = World(db_url)
     with session_scope(db_url) as s:
-        add_contact(
+        alpha_desk = add_contact(
             s,
             ContactSpec(name="Alpha Hosting", network="192.0.2.0/24", email="abuse@alpha.example"),
             now=T0,
@@ -196,6 +198,7 @@ def build_world(db_url: str) -> World:
             "192.0.2.10",
             64500,
             removed_after=None,
+            contact_id=alpha_desk.id,
         )
         a2 = _case(
             s,
@@ -208,6 +211,7 @@ def build_world(db_url: str) -> World:
             removed_after=timedelta(hours=5),
             classification=FORMULA,
             n=1,
+            contact_id=alpha_desk.id,
         )
         b1 = _case(
             s,

@@ -92,7 +92,7 @@ def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
         try:
             network = normalise_prefix(spec.network, rules)
         except AssetError as exc:
-            raise ContactError(f"network: {exc}") from exc
+            raise ContactError(f"network {spec.network!r}: {exc}") from exc
         spec = ContactSpec(**{**spec.__dict__, "network": network})
     return spec
 
