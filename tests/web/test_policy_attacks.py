@@ -158,3 +158,15 @@ def test_a_provider_never_sees_another_provider_even_as_an_id(
     assert {(c["provider"], c["provider_id"]) for c in alpha} == {
         ("Alpha Hosting", world.providers["alpha"])
     }
+
+
+def test_a_provider_reads_its_assets_but_not_the_notes_on_them(
+    client: TestClient, world: World
+) -> None:
+    pid = world.providers["alpha"]
+    own = client.get(f"/api/v1/providers/{pid}", headers=bearer(world.tokens["alpha"])).json()
+    assert own["assets"] == [{"kind": "prefix", "value": "192.0.2.0/24", "standing": "verified"}]
+    staff = client.get(f"/api/v1/providers/{pid}", headers=bearer(world.tokens["analyst"])).json()
+    assert staff["assets"][0]["provenance"] == "verified by cli"
+    researcher = bearer(world.tokens["researcher"])
+    assert "assets" not in client.get(f"/api/v1/providers/{pid}", headers=researcher).json()

@@ -268,6 +268,14 @@ PROVIDER: dict[str, frozenset[str]] = {
     "assets": NOT_RESEARCHER,  # networks; a provider sees only its own record
 }
 
+PROVIDER_ASSET: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("kind", "value", "standing"), NOT_RESEARCHER),
+    "provenance": FULL,  # an analyst's note on who said so (a hotline case, a police tip)
+}
+
+NESTED = {("provider", "assets"): "provider_asset"}
+"""Fields holding a list of records of their own kind, disclosed record by record."""
+
 PROVIDER_STATS: dict[str, frozenset[str]] = _everyone(
     "provider_id", "provider", "cases", "open", "removed", "notified", "within_norm",
     "missed_norm", "median_takedown_hours", "within_norm_share",
@@ -296,6 +304,7 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "case": CASE,
     "attribution": ATTRIBUTION,
     "provider": PROVIDER,
+    "provider_asset": PROVIDER_ASSET,
     "provider_stats": PROVIDER_STATS,
     "timeline_event": TIMELINE_EVENT,
     "digest": DIGEST,
@@ -350,7 +359,8 @@ def disclose(kind: str, row: dict[str, Any], viewer: Principal) -> dict[str, Any
         if roles is None:
             raise PolicyGap(f"no disclosure rule for field {kind}.{name}")
         if viewer.role in roles:
-            out[name] = value
+            nested = NESTED.get((kind, name))
+            out[name] = value if nested is None else disclose_all(nested, value, viewer)
     if viewer.role == "researcher" and "sources" in out:
         out["sources"] = source_kinds(out["sources"])
     if viewer.role == "provider" and row.get("provider_id") != viewer.provider_id:

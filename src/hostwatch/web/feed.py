@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hostwatch.model import Provider
+from hostwatch.model import Case, Provider
 from hostwatch.takedown import provider_answers, provider_feed
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
@@ -104,7 +104,7 @@ def feed_atom(
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 
-def _case_for(session: Session, who: Principal, case_id: int) -> Any:
+def _case_for(session: Session, who: Principal, case_id: int) -> Case:
     case = visible_case(session, who, case_id)
     if case is None:
         raise HTTPException(404, "no such case")
