@@ -96,6 +96,7 @@ def escalate_and_move(world: World) -> int:
             "provider": "manual-prefix:192.0.2.0/24",
             "provider_provenance": "Jan at the desk",
             "prefix": "routing:1",
+            "country": "geo.cdn-alpha.example says NL",
         }
         record(
             s,

@@ -42,9 +42,8 @@ from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.model import ApiToken, Case, Provider
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES, provider_state
-from hostwatch.web.auth import Principal
+from hostwatch.web.auth import ROLES, Principal
 
-ROLES = ("admin", "analyst", "regulator", "researcher", "provider")
 FULL = frozenset({"admin", "analyst", "regulator"})
 STAFF = frozenset({"admin", "analyst"})
 EVERYONE = frozenset(ROLES)
@@ -54,7 +53,6 @@ ANALYSTS_AND_RESEARCHERS = FULL | {"researcher"}
 PROVIDER_ONLY = frozenset({"provider"})
 NOT_PROVIDER = FULL | {"researcher"}
 NOT_RESEARCHER = FULL | {"provider"}
-NOBODY_RESTRICTED = FULL
 
 
 class PolicyGap(LookupError):
@@ -323,14 +321,15 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
 """Per record kind, per field, the roles that see it. None: every field for the roles the
 route admits, which the matrix test holds to oversight roles (or aggregates)."""
 
-_SOURCE_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,40}")
+_SOURCE_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,30}")  # no dots: never a host name
 
 
 def source_kinds(sources: Any) -> dict[str, str] | None:
     """Attribution sources reduced to the kind of each source, for researchers.
 
     ``"rpsl:4 127.3.16.0 - 127.3.31.255"`` becomes ``"rpsl"``, ``"dns:127.0.0.1:48467"``
-    becomes ``"dns"``: which kind of data said so, never a range, a resolver or a host.
+    becomes ``"dns"``: which kind of data said so, never a range, a resolver or a host. A
+    source whose first word is not a plain kind name (an address, a dotted name) reads "other".
     """
     if not isinstance(sources, dict):
         return None
@@ -339,8 +338,7 @@ def source_kinds(sources: Any) -> dict[str, str] | None:
         if key == "provider_provenance" or not isinstance(value, str):
             continue
         head = re.split(r"[:\s]", value.strip(), maxsplit=1)[0]
-        if _SOURCE_KIND.fullmatch(head):
-            out[str(key)] = head
+        out[str(key)] = head if _SOURCE_KIND.fullmatch(head) else "other"
     return out
 
 
