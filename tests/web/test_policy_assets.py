@@ -215,3 +215,44 @@ def test_verified_and_manual_assets_both_win_in_attribution(db_url: str) -> None
     hits = index.by_prefix(parse_addresses(["45.10.17.1", "45.10.200.1", "46.0.0.1"]))
     assert [h.source if h else None for h in hits] == ["manual", "manual", None]
     assert [h.value if h else None for h in hits] == ["45.10.16.0/20", "45.10.0.0/16", None]
+
+
+def _alembic(url: str, action: str, revision: str) -> None:
+    from alembic import command
+
+    from hostwatch.model.db import alembic_config, engine_for
+
+    config = alembic_config(url)
+    with engine_for(url).begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+def test_migration_gives_each_old_asset_its_standing_and_back(db_url: str) -> None:
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from hostwatch.model.db import alembic_config, engine_for
+
+    before = ScriptDirectory.from_config(alembic_config(db_url)).get_revision("0012").down_revision
+    _alembic(db_url, "downgrade", str(before))
+    old = [("auto", False), ("manual", False), ("admin", True), ("auto", True), ("admin", False)]
+    with engine_for(db_url).begin() as c:
+        c.execute(text("INSERT INTO providers (id, name, kind, is_cdn, is_shared_platform, source,"
+                       " created_at, updated_at) VALUES (1, 'P', 'hosting', false, false, 'auto',"
+                       " :t, :t)"), {"t": T0})  # fmt: skip
+        for n, (source, verified) in enumerate(old):
+            c.execute(text("INSERT INTO provider_assets (provider_id, kind, value, source,"
+                           " verified, created_at) VALUES (1, 'asn', :v, :s, :ver, :t)"),
+                      {"v": str(64500 + n), "s": source, "ver": verified, "t": T0})  # fmt: skip
+    _alembic(db_url, "upgrade", "0012")
+    with engine_for(db_url).begin() as c:
+        got = c.execute(text("SELECT value, standing FROM provider_assets ORDER BY value")).all()
+    assert [s for _, s in got] == ["automatic", "manual", "verified", "verified", "manual"]
+    _alembic(db_url, "downgrade", str(before))
+    with engine_for(db_url).begin() as c:
+        back = c.execute(text("SELECT source, verified FROM provider_assets ORDER BY value")).all()
+    assert [(s, bool(v)) for s, v in back] == [
+        ("auto", False), ("manual", False), ("manual", True), ("manual", True), ("manual", False)
+    ]  # fmt: skip
+    _alembic(db_url, "upgrade", "head")
