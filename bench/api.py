@@ -35,10 +35,10 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def populate(url: str, providers: int, cases: int) -> dict[str, object]:
+    from hostwatch.attribution.assets import AssetRules, verify
     from hostwatch.identity import url_id
     from hostwatch.model import Attribution, Case, Provider, Url
     from hostwatch.model.db import migrate, session_scope
-    from hostwatch.web.access import grant
     from hostwatch.web.auth import create_token
 
     migrate(url)
@@ -51,7 +51,7 @@ def populate(url: str, providers: int, cases: int) -> dict[str, object]:
         s.flush()
         ids = [pid for (pid,) in s.query(Provider.id).order_by(Provider.id)]
         for p in range(providers):
-            grant(s, f"Provider {p}", asns=[str(64500 + p)], now=T0)
+            verify(s, f"Provider {p}", [("asn", str(64500 + p))], now=T0, rules=AssetRules())
         for i in range(cases):
             p = i % providers
             text = f"http://host{i}.bench.example/path/{i}"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.attribution.batch import attribute_pending
 from hostwatch.attribution.providers import add_provider, link_asset
 from hostwatch.attribution.record import latest_for_notices
@@ -138,9 +139,25 @@ def test_manual_prefix_and_contact_win_and_keep_provenance(
     with session_scope(settings.database_url) as session:
         # what 'hostwatch contacts add --name ... --network ... --email ...' writes
         shop = add_provider(session, "Reseller GmbH", now=NOW, provenance="hotline case 17")
-        link_asset(session, shop, "prefix", "45.10.16.0/20", now=NOW, provenance="hotline case 17")
+        link_asset(
+            session,
+            shop,
+            "prefix",
+            "45.10.16.0/20",
+            now=NOW,
+            provenance="hotline case 17",
+            rules=AssetRules(),
+        )
         wider = add_provider(session, "Upstream Transit", now=NOW, provenance="analyst")
-        link_asset(session, wider, "prefix", "45.10.0.0/17", now=NOW, provenance="analyst")
+        link_asset(
+            session,
+            wider,
+            "prefix",
+            "45.10.0.0/17",
+            now=NOW,
+            provenance="analyst",
+            rules=AssetRules(),
+        )
         session.add(
             Contact(
                 provider_id=shop.id, name="Reseller GmbH", role="reseller",
@@ -170,7 +187,15 @@ def test_manual_asn_asset_beats_the_automatic_provider(settings, small_world, ad
     (auto_row,) = _latest(settings, [first])
     with session_scope(settings.database_url) as session:
         corrected = add_provider(session, "Datacentre Holding", now=NOW, provenance="KvK register")
-        link_asset(session, corrected, "asn", "AS64496", now=NOW, provenance="KvK register")
+        link_asset(
+            session,
+            corrected,
+            "asn",
+            "AS64496",
+            now=NOW,
+            provenance="KvK register",
+            rules=AssetRules(),
+        )
         corrected_id = corrected.id
     attribute_pending(settings, recompute=True, progress=False)
     (row,) = _latest(settings, [first])

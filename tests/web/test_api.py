@@ -6,13 +6,13 @@ import gzip
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from webworld import NOW, World
+from webworld import LAB, NOW, World
 
 from conftest import bearer
+from hostwatch.attribution.assets import verify
 from hostwatch.model import AuditEvent, Case, Contact, Notice
 from hostwatch.model.db import session_scope
 from hostwatch.settings import Settings
-from hostwatch.web.access import grant
 
 
 def test_single_notice_is_validated_like_ingest(client: TestClient, world: World) -> None:
@@ -147,10 +147,16 @@ def test_verified_prefix_and_org_open_cases(
     h = bearer(world.tokens["gamma"])
     assert client.get("/api/v1/cases", headers=h).json() == []
     with session_scope(settings.database_url) as s:
-        grant(s, "<img src=x onerror=alert(1)>Gamma", prefixes=["203.0.113.0/25"], now=NOW)
+        verify(
+            s,
+            "<img src=x onerror=alert(1)>Gamma",
+            [("prefix", "203.0.113.0/25")],
+            now=NOW,
+            rules=LAB,
+        )
     assert [c["id"] for c in client.get("/api/v1/cases", headers=h).json()] == world.cases["gamma"]
     with session_scope(settings.database_url) as s:
-        grant(s, "<img src=x onerror=alert(1)>Gamma", orgs=["Beta org"], now=NOW)
+        verify(s, "<img src=x onerror=alert(1)>Gamma", [("org", "Beta org")], now=NOW, rules=LAB)
     ids = sorted(c["id"] for c in client.get("/api/v1/cases", headers=h).json())
     assert ids == sorted(world.cases["gamma"] + world.cases["beta"])
     atts = client.get("/api/v1/attributions", headers=h).json()

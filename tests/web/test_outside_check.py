@@ -1,5 +1,5 @@
 """The interface the outside check uses, end to end with the real commands and server:
-contacts add -> ingest -> run --once -> tokens create -> serve -> GET /api/v1/cases."""
+contacts add -> access grant -> ingest -> run --once -> tokens create -> serve -> GET /cases."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def test_provider_token_sees_its_own_cases_only(settings: Settings, tmp_path: Pa
         "--email",
         "abuse@other.example",
     )
+    # a network typed in with the contact is a manual asset: only an admin's grant verifies it
+    hw("access", "grant", "Example Hosting", "--prefix", "127.0.0.1/32")
+    hw("access", "grant", "Other Hosting", "--prefix", "127.0.0.2/32")
     notices = tmp_path / "notices.csv"
     notices.write_text("url\nhttp://127.0.0.1:9/mine\nhttp://127.0.0.2:9/theirs\n")
     hw("ingest", str(notices))

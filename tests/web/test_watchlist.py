@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from webworld import NOW, World
 
 from conftest import bearer
+from hostwatch.attribution.watchlist import import_watchlist
 from hostwatch.clock import Clock
 from hostwatch.model import AuditEvent
 from hostwatch.model.db import session_scope
 from hostwatch.settings import Settings
 from hostwatch.web.app import create_app
-from hostwatch.web.watchlist import import_watchlist
 
 
 def test_background_scan_raises_each_alert_once(

@@ -8,12 +8,12 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 from webworld import World
 
+from hostwatch.attribution.watchlist import scan
 from hostwatch.cli.app import app
 from hostwatch.model import AuditEvent, ProviderAsset
 from hostwatch.model.db import session_scope
 from hostwatch.settings import Settings
 from hostwatch.web.auth import authenticate
-from hostwatch.web.watchlist import scan
 
 runner = CliRunner()
 
@@ -57,7 +57,7 @@ def test_access_grant_verifies_assets(settings: Settings, world: World) -> None:
         "grant",
         "Beta Networks",
         "--prefix",
-        "198.51.100.7/24",
+        "45.10.16.0/24",
         "--org",
         "Beta BV",
         "--asn",
@@ -66,20 +66,25 @@ def test_access_grant_verifies_assets(settings: Settings, world: World) -> None:
     assert code == 0, out
     with session_scope(settings.database_url) as s:
         rows = {
-            (a.kind, a.value, a.verified)
+            (a.kind, a.value, a.standing)
             for a in s.scalars(
                 select(ProviderAsset).where(ProviderAsset.provider_id == world.providers["beta"])
             )
         }
     assert rows == {
-        ("asn", "64501", True),
-        ("prefix", "198.51.100.0/24", True),
-        ("org", "Beta BV", True),
+        ("asn", "64501", "verified"),
+        ("prefix", "45.10.16.0/24", "verified"),
+        ("org", "Beta BV", "verified"),
     }
     assert run("access", "grant", "Beta Networks", "--prefix", "not-a-net")[0] == 2
+    for wide_or_bogon in ("0.0.0.0/0", "10.0.0.0/8", "45.0.0.0/7", "::/0", "45.10.16.7/24"):
+        code, out = run("access", "grant", "Beta Networks", "--prefix", wide_or_bogon)
+        assert code == 2 and wide_or_bogon.split("/")[0] in out, (wide_or_bogon, out)
     assert run("access", "revoke", "Beta Networks", "org", "Beta BV")[0] == 0
     code, out = run("access", "list", "Beta Networks")
     assert code == 0 and "Beta BV" in out
+    beta_bv = next(line for line in out.splitlines() if "Beta BV" in line)
+    assert "│ manual " in beta_bv and "withdrawn" in beta_bv
 
 
 def test_audit_verify_names_the_first_bad_event(settings: Settings, world: World) -> None:

@@ -1,9 +1,13 @@
 """A small hostile world for the web tests: three providers, cases on each, tokens per role.
 
-- Alpha Hosting: entered by hand (``contacts add --network 192.0.2.0/24``), so rule 2 of
-  scope.py applies; one case URL carries an XSS payload, one classification a CSV formula.
-- Beta Networks: automatic, with AS64501 verified by ``access grant``: rule 1 applies.
+- Alpha Hosting: entered by hand (``contacts add --network 192.0.2.0/24``), then that network
+  verified by ``access grant``; one case URL carries an XSS payload, one classification a CSV
+  formula.
+- Beta Networks: automatic, with AS64501 verified by ``access grant``.
 - <img src=x onerror=alert(1)>Gamma: automatic, nothing verified: its token sees nothing.
+
+The addresses are documentation ranges, which the asset rules refuse unless the deployment lists
+them as lab networks (:data:`LAB`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from hostwatch.attribution.assets import AssetRules, verify
 from hostwatch.identity import url_id
 from hostwatch.model import (
     Attribution,
@@ -26,7 +31,6 @@ from hostwatch.model import (
 from hostwatch.model.db import session_scope
 from hostwatch.takedown.contacts import ContactSpec, add_contact
 from hostwatch.takedown.states import transition
-from hostwatch.web.access import grant
 from hostwatch.web.auth import create_token
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
@@ -34,6 +38,8 @@ NOW = T0 + timedelta(days=3)
 XSS_URL = "http://alpha.example/%3Cscript%3Ealert(1)%3C/script%3E/<script>alert(1)</script>"
 XSS_NAME = "<img src=x onerror=alert(1)>Gamma"
 FORMULA = '=HYPERLINK("http://evil.example","x")'
+LAB_NETWORKS = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+LAB = AssetRules.allowing(LAB_NETWORKS)
 
 
 @dataclass
@@ -76,6 +82,7 @@ def _case(
     removed_after: timedelta | None,
     classification: str = "csam",
     n: int = 0,
+    contact_id: int | None = None,
 ) -> Case:
     uid = _url(session, url_text, host)
     session.add(
@@ -136,6 +143,7 @@ def _case(
         transition(session, case, "removed", at=removed, reason="3 failed checks")
     msg = Message(
         ticket=f"T-{case.id}",
+        contact_id=contact_id,
         to_address=f"abuse@{host}",
         kind="notice",
         subject=f"Notice for case {case.id}",
@@ -164,15 +172,17 @@ def _case(
 def build_world(db_url: str) -> World:
     world = World(db_url)
     with session_scope(db_url) as s:
-        add_contact(
+        alpha_desk = add_contact(
             s,
             ContactSpec(name="Alpha Hosting", network="192.0.2.0/24", email="abuse@alpha.example"),
             now=T0,
+            rules=LAB,
         )
+        verify(s, "Alpha Hosting", [("prefix", "192.0.2.0/24")], now=T0, rules=LAB)
         for name in ("Beta Networks", XSS_NAME):
             s.add(Provider(name=name, source="auto", created_at=T0, updated_at=T0))
         s.flush()
-        grant(s, "Beta Networks", asns=["AS64501"], now=T0)
+        verify(s, "Beta Networks", [("asn", "AS64501")], now=T0, rules=LAB)
         ids = {p.name: p.id for p in s.query(Provider)}
         world.providers = {
             "alpha": ids["Alpha Hosting"],
@@ -188,6 +198,7 @@ def build_world(db_url: str) -> World:
             "192.0.2.10",
             64500,
             removed_after=None,
+            contact_id=alpha_desk.id,
         )
         a2 = _case(
             s,
@@ -200,6 +211,7 @@ def build_world(db_url: str) -> World:
             removed_after=timedelta(hours=5),
             classification=FORMULA,
             n=1,
+            contact_id=alpha_desk.id,
         )
         b1 = _case(
             s,

@@ -3,9 +3,11 @@
 Providers are built automatically the first time attribution meets their space: one per CAIDA
 as2org organisation (holding all its sibling ASes), else one per AS, named from the AS lists;
 shared platforms (GitHub Pages, Netlify, IPFS gateways, ...) get one per platform. People correct
-this by hand (``hostwatch providers add|link``, ``hostwatch contacts add``): manual providers and
-assets have ``source='manual'`` and a provenance, and always win over automatic ones. The order
-of precedence, first match wins:
+this by hand (``hostwatch providers add|link``, ``hostwatch contacts add``, ``hostwatch access
+grant``): manual providers have ``source='manual'``, hand-written assets the standing ``manual``
+or ``verified`` (:mod:`hostwatch.attribution.assets`, the one door for asset writes), each with a
+provenance, and they always win over automatic ones ("manual" below means either). The order of
+precedence, first match wins:
 
 1. manual domain asset (the host or a parent domain);
 2. manual prefix asset, longest prefix holding the address first;
@@ -17,7 +19,6 @@ of precedence, first match wins:
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.assets import (
+    AUTOMATIC,
+    AssetRules,
+    AutomaticAssets,
+    write_asset,
+)
+from hostwatch.attribution.assets import (
+    MANUAL as MANUAL_STANDING,
+)
 from hostwatch.attribution.platforms import Platform
 from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.model import Attribution, Contact, Provider, ProviderAsset
@@ -36,14 +46,17 @@ from hostwatch.net.asn_numbers import parse_asn
 if TYPE_CHECKING:
     from hostwatch.net.asnames import AsInfo
 
-ASSET_KINDS = ("asn", "prefix", "org", "domain")
 MANUAL = "manual"
 AUTO = "auto"
 
 
 @dataclass(frozen=True, slots=True)
 class AssetHit:
-    """Why an attribution names a provider: which asset matched, and who said so."""
+    """Why an attribution names a provider: which asset matched, and who said so.
+
+    ``source`` is the attribution level, ``manual`` (a hand-written asset, verified or not) or
+    ``auto``: it orders precedence and prefixes ``via``.
+    """
 
     provider_id: int
     kind: str
@@ -96,12 +109,13 @@ class ProviderIndex:
                 ProviderAsset.provider_id,
                 ProviderAsset.kind,
                 ProviderAsset.value,
-                ProviderAsset.source,
+                ProviderAsset.standing,
                 ProviderAsset.provenance,
             ).order_by(ProviderAsset.id)
         )
-        for provider_id, kind, value, source, provenance in assets:
-            index.add(AssetHit(provider_id, kind, value, source, provenance))
+        for provider_id, kind, value, standing, provenance in assets:
+            level = AUTO if standing == AUTOMATIC else MANUAL
+            index.add(AssetHit(provider_id, kind, value, level, provenance))
         index.reindex_prefixes()
         return index
 
@@ -177,7 +191,6 @@ PROVIDER_COLUMNS = (
     "name", "kind", "country", "is_cdn", "is_shared_platform", "source", "provenance",
     "created_at", "updated_at",
 )  # fmt: skip
-ASSET_COLUMNS = ("provider_id", "kind", "value", "source", "provenance", "verified", "created_at")
 
 
 class ProviderBuilder:
@@ -194,9 +207,7 @@ class ProviderBuilder:
         self._insert_providers = BulkInsert(
             dialect, Provider.__table__, PROVIDER_COLUMNS, ignore_conflicts=False
         )
-        self._insert_assets = BulkInsert(
-            dialect, ProviderAsset.__table__, ASSET_COLUMNS, ignore_conflicts=False
-        )
+        self._insert_assets = AutomaticAssets(dialect, now)
 
     def _unique_name(self, name: str, qualifier: str) -> str:
         candidate = name[:300]
@@ -325,12 +336,9 @@ class ProviderBuilder:
         """Attach (provider id, kind, value) assets in one insert."""
         if not assets:
             return
-        self._insert_assets.execute(
+        self._insert_assets.insert(
             self.session.connection(),
-            [
-                (provider_id, kind, value, AUTO, provenance, False, self.now)
-                for provider_id, kind, value in assets
-            ],
+            [(provider_id, kind, value, provenance) for provider_id, kind, value in assets],
         )
         for provider_id, kind, value in assets:
             self.index.add(AssetHit(provider_id, kind, value, AUTO, provenance))
@@ -370,40 +378,12 @@ class ProviderBuilder:
                     int(value) in self.index.asn[AUTO] or int(value) in self.index.asn[MANUAL]
                 ):
                     continue
-                assets.append((provider_id, kind, value, AUTO, row["provenance"], False, self.now))
+                assets.append((provider_id, kind, value, row["provenance"]))
                 self.index.add(AssetHit(provider_id, kind, value, AUTO, row["provenance"]))
-        self._insert_assets.execute(self.session.connection(), assets)
+        self._insert_assets.insert(self.session.connection(), assets)
 
 
 # --- manual corrections (the ``hostwatch providers`` commands) ---------------------------------
-
-
-def normalise_asset(kind: str, value: str) -> str:
-    """The stored form of an asset value; raises ValueError naming what is wrong."""
-    text = value.strip()
-    if kind == "asn":
-        asn = parse_asn(text)
-        if asn is None or asn == 0:
-            raise ValueError(f"not an AS number: {value!r}")
-        return str(asn)
-    if kind == "prefix":
-        try:
-            network = ipaddress.ip_network(text, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"not a network prefix: {value!r} ({exc})") from None
-        if network.prefixlen == 0:
-            raise ValueError(f"{value!r} is a default route, not a provider's network")
-        return str(network)
-    if kind == "domain":
-        domain = text.lower().strip(".")
-        if not domain or " " in domain or "/" in domain:
-            raise ValueError(f"not a domain name: {value!r}")
-        return domain
-    if kind == "org":
-        if not text:
-            raise ValueError("empty organisation handle")
-        return text
-    raise ValueError(f"unknown asset kind {kind!r}; expected one of {', '.join(ASSET_KINDS)}")
 
 
 def find_provider(session: Session, name_or_id: str) -> Provider | None:
@@ -451,27 +431,24 @@ def link_asset(
     *,
     now: datetime,
     provenance: str,
+    rules: AssetRules,
     verified: bool = False,
 ) -> ProviderAsset:
-    """Give a provider an asset by hand; it then wins over automatic data for that asset."""
-    if not provenance.strip():
-        raise ValueError("a manual asset needs a provenance (who says so, and based on what)")
-    value = normalise_asset(kind, value)
-    asset = session.scalar(
-        select(ProviderAsset).where(
-            ProviderAsset.provider_id == provider.id,
-            ProviderAsset.kind == kind,
-            ProviderAsset.value == value,
-        )
+    """Give a provider an asset by hand (``providers link``); it then wins over automatic data.
+
+    Written through :func:`hostwatch.attribution.assets.write_asset`: ``verified`` is an admin's
+    confirmation of ownership and the only standing that opens cases to the provider's users.
+    """
+    return write_asset(
+        session,
+        provider,
+        kind,
+        value,
+        standing="verified" if verified else MANUAL_STANDING,
+        provenance=provenance,
+        now=now,
+        rules=rules,
     )
-    if asset is None:
-        asset = ProviderAsset(provider_id=provider.id, kind=kind, value=value, created_at=now)
-        session.add(asset)
-    asset.source = MANUAL
-    asset.provenance = provenance
-    asset.verified = verified
-    session.flush()
-    return asset
 
 
 @dataclass(frozen=True)
@@ -545,7 +522,7 @@ def provider_detail(session: Session, name_or_id: str) -> ProviderDetail | None:
         session.scalars(
             select(ProviderAsset)
             .where(ProviderAsset.provider_id == provider.id)
-            .order_by(ProviderAsset.source.desc(), ProviderAsset.kind, ProviderAsset.value)
+            .order_by(ProviderAsset.standing.desc(), ProviderAsset.kind, ProviderAsset.value)
         )
     )
     contacts = list(session.scalars(select(Contact).where(Contact.provider_id == provider.id)))

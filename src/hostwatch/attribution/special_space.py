@@ -83,3 +83,22 @@ def special_reasons(addresses: AddressArray) -> np.ndarray:
         out[zero_hi & (lo == 1)] = "loopback (::1)"
         out[zero_hi & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))] = "IPv4-mapped address"
     return out
+
+
+def special_network_reason(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """Why a prefix overlaps special-purpose space ('' for ordinary public space).
+
+    The same tables as :func:`special_reasons`, for a whole prefix: one that lies inside special
+    space or holds some of it cannot be a hosting provider's network.
+    """
+    if network.version == 4:
+        for cidr, reason in _V4:
+            if network.overlaps(ipaddress.IPv4Network(cidr)):
+                return reason
+        return ""
+    if not network.subnet_of(ipaddress.IPv6Network("2000::/3")):
+        return "not global unicast (outside 2000::/3)"
+    for cidr, reason in _V6:
+        if network.overlaps(ipaddress.IPv6Network(cidr)):
+            return reason
+    return ""

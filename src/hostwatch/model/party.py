@@ -35,8 +35,10 @@ class Provider(Base):
 class ProviderAsset(Base):
     """Something a provider holds: an ASN, a prefix, a WHOIS organisation or a domain.
 
-    ``verified`` marks ownership an admin confirmed; only verified assets give a provider's users
-    access to cases on them.
+    ``standing`` says who vouches for it: ``automatic`` (reference data), ``manual`` (an analyst
+    typed it in; it wins over automatic data in attribution) or ``verified`` (an admin confirmed
+    ownership). Only verified assets give a provider's users access to cases on them. Every write
+    goes through :mod:`hostwatch.attribution.assets`.
     """
 
     __tablename__ = "provider_assets"
@@ -45,9 +47,8 @@ class ProviderAsset(Base):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # asn | prefix | org | domain
     value: Mapped[str] = mapped_column(String(300))
-    source: Mapped[str] = mapped_column(String(16), default="auto")
+    standing: Mapped[str] = mapped_column(String(16), default="automatic")
     provenance: Mapped[str | None] = mapped_column(Text)
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (

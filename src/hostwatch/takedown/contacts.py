@@ -3,7 +3,10 @@
 Automatic entries are the abuse mailboxes attribution found; they can be re-imported at any time
 and are then refreshed in place. Manual entries are what an analyst knows better (a reseller's own
 desk, a "do not notify", a police route) and always win. A manual entry for a network also makes
-that network a manual asset of the named provider, so attribution names that provider there.
+that network a manual asset of the named provider, so attribution names that provider there; the
+network passes the asset rules of :mod:`hostwatch.attribution.assets` (no /0-style or bogon
+prefix) and, being manual, never opens cases to the provider's users: only an admin's
+``hostwatch access grant`` does.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.assets import (
+    MANUAL,
+    AssetError,
+    AssetRules,
+    normalise_prefix,
+    write_asset,
+)
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
-from hostwatch.model.party import Contact, Provider, ProviderAsset
+from hostwatch.model.party import Contact, Provider
 
 CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority", "order")
 FORMATS = ("email", "xarf")
@@ -65,7 +75,7 @@ class ContactSpec:
     provenance: str = "manual entry"
 
 
-def _check(spec: ContactSpec) -> ContactSpec:
+def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
     if not spec.name.strip():
         raise ContactError("name is empty")
     if spec.email is not None and (
@@ -80,10 +90,10 @@ def _check(spec: ContactSpec) -> ContactSpec:
         raise ContactError("grouping interval must not be negative")
     if spec.network is not None:
         try:
-            network = ipaddress.ip_network(spec.network, strict=False)
-        except ValueError as exc:
+            network = normalise_prefix(spec.network, rules)
+        except AssetError as exc:
             raise ContactError(f"network {spec.network!r}: {exc}") from exc
-        spec = ContactSpec(**{**spec.__dict__, "network": str(network)})
+        spec = ContactSpec(**{**spec.__dict__, "network": network})
     return spec
 
 
@@ -102,25 +112,13 @@ def _provider(session: Session, spec: ContactSpec, now: datetime) -> Provider:
     return provider
 
 
-def _asset(
-    session: Session, provider: Provider, kind: str, value: str, spec: ContactSpec, now: datetime
-) -> None:
-    asset = session.scalar(
-        select(ProviderAsset).where(
-            ProviderAsset.provider_id == provider.id,
-            ProviderAsset.kind == kind,
-            ProviderAsset.value == value,
-        )
-    )
-    if asset is None:
-        asset = ProviderAsset(provider_id=provider.id, kind=kind, value=value, created_at=now)
-        session.add(asset)
-    asset.source = "manual"
-    asset.provenance = spec.provenance
-
-
 def add_contact(
-    session: Session, spec: ContactSpec, *, now: datetime, actor: str = "cli"
+    session: Session,
+    spec: ContactSpec,
+    *,
+    now: datetime,
+    actor: str = "cli",
+    rules: AssetRules | None = None,
 ) -> Contact:
     """Store a manual contact (updating the manual entry with the same name, role and network).
 
@@ -128,9 +126,11 @@ def add_contact(
     names that provider there. ``for_provider`` instead files the contact under an existing
     provider (its upstream, say) without making it a provider of its own. A domain scopes a
     registrar's contact and a country an authority's; neither becomes a provider asset (a
-    registrar does not host what it registers).
+    registrar does not host what it registers). ``rules`` are the deployment's asset rules
+    (its lab networks); without them no special-purpose network is accepted.
     """
-    spec = _check(spec)
+    rules = rules or AssetRules()
+    spec = _check(spec, rules)
     if spec.for_provider:
         scope = session.scalar(select(Provider).where(Provider.name == spec.for_provider))
         if scope is None:
@@ -139,7 +139,16 @@ def add_contact(
     else:
         provider = _provider(session, spec, now)
         if spec.network:
-            _asset(session, provider, "prefix", spec.network, spec, now)
+            write_asset(
+                session,
+                provider,
+                "prefix",
+                spec.network,
+                standing=MANUAL,
+                provenance=spec.provenance,
+                now=now,
+                rules=rules,
+            )
     contact = session.scalar(
         select(Contact).where(
             Contact.source == "manual",
@@ -184,7 +193,9 @@ def _flag(text: str) -> bool:
     return text.strip().lower() in ("1", "true", "yes", "y", "x")
 
 
-def read_contacts_csv(path: Path) -> tuple[list[ContactSpec], list[str]]:
+def read_contacts_csv(
+    path: Path, rules: AssetRules | None = None
+) -> tuple[list[ContactSpec], list[str]]:
     """Read manual contacts from CSV (header: IMPORT_FIELDS, ``name`` required).
 
     Returns the good entries and one error per bad line naming file, line and reason.
@@ -217,7 +228,7 @@ def read_contacts_csv(path: Path) -> tuple[list[ContactSpec], list[str]]:
                     for_provider=values.get("for_provider") or None,
                     provenance=f"import {path.name}:{reader.line_num}",
                 )
-                specs.append(_check(spec))
+                specs.append(_check(spec, rules or AssetRules()))
             except (ContactError, ValueError) as exc:
                 errors.append(f"{path}:{reader.line_num}: {exc}")
     return specs, errors

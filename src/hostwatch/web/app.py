@@ -19,6 +19,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from hostwatch.attribution.asset_match import install_sqlite_functions
+from hostwatch.attribution.watchlist import scan_exclusive
 from hostwatch.clock import Clock
 from hostwatch.model.db import engine_for, session_factory
 from hostwatch.settings import Settings
@@ -30,9 +32,7 @@ from hostwatch.web.ops import router as ops_router
 from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
-from hostwatch.web.scope import install_sqlite_functions
 from hostwatch.web.security import RedactingFilter, SecurityHeaders, TokenBucket
-from hostwatch.web.watchlist import scan_exclusive
 
 API_PREFIX = "/api/v1"
 STATIC = Path(__file__).parent / "portal" / "static"

@@ -8,6 +8,7 @@ from pathlib import Path
 from ntd_servers import T0, Site, read_outbox, seed_notice
 from sqlalchemy import select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.db import session_scope
 from hostwatch.model.message import Delivery, Message
@@ -17,6 +18,8 @@ from hostwatch.takedown.bounces import record_bounces
 from hostwatch.takedown.checker import Politeness
 from hostwatch.takedown.contacts import ContactSpec, add_contact
 from hostwatch.takedown.workflow import run_pass
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 def dsn(original_headers: str, *, action: str = "failed", dsn_id: str = "<dsn-1@mx.test>") -> str:
@@ -50,6 +53,7 @@ def test_dsns_from_maildir_mbox_and_folder(
             session,
             ContactSpec(name="H", network="127.0.0.0/8", email="abuse@hoster.test"),
             now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/p", received_at=T0, provider_id=hoster.provider_id)
     run_pass(local, Clock.at(T0), politeness=Politeness(per_host=4, min_interval=0))

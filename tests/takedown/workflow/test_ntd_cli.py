@@ -114,14 +114,16 @@ def test_contacts_import_reports_bad_lines(settings: Settings, tmp_path: Path) -
     path = tmp_path / "contacts.csv"
     path.write_text(
         "name,email,network,role,police_route\n"
-        "Reseller One,abuse@r1.test,198.51.100.0/25,reseller,\n"
-        "Broken,not-an-address,198.51.100.128/25,reseller,\n"
-        "Bad Host,abuse@bad.test,203.0.113.0/24,provider,yes\n"
+        "Reseller One,abuse@r1.test,45.10.100.0/25,reseller,\n"
+        "Broken,not-an-address,45.10.100.128/25,reseller,\n"
+        "Bad Host,abuse@bad.test,45.10.113.0/24,provider,yes\n"
         "Nowhere,abuse@n.test,300.1.2.0/24,provider,\n"
+        "Private,abuse@p.test,192.168.0.0/16,provider,\n"
     )
     result = CliRunner().invoke(app, ["contacts", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "2 contacts imported, 2 rejected" in result.output
+    assert "2 contacts imported, 3 rejected" in result.output
+    assert f"{path}:6: network '192.168.0.0/16': 192.168.0.0/16 overlaps private" in result.output
     assert f"{path}:3: email 'not-an-address'" in result.output
     assert f"{path}:5: network '300.1.2.0/24'" in result.output
     listed = json.loads(CliRunner().invoke(app, ["contacts", "list", "--format", "json"]).output)

@@ -8,6 +8,7 @@ import pytest
 from ntd_servers import T0, Site, read_outbox, seed_notice
 from sqlalchemy import func, select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.case import Case
 from hostwatch.model.check import Check
@@ -23,6 +24,8 @@ from hostwatch.takedown.workflow import earliest_due, run_pass
 
 POLITE = Politeness(per_host=8, min_interval=0)
 
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
+
 
 @pytest.fixture
 def local(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -34,7 +37,10 @@ def test_removed_url_is_watched_then_closed(local: Settings, web: tuple[Site, st
     site, base = web
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/gone", received_at=T0, provider_id=hoster.provider_id)
     clock = Clock.at(T0)
@@ -59,7 +65,12 @@ def test_contact_added_after_the_case_was_opened(local: Settings, web: tuple[Sit
     run_pass(local, Clock.at(T0), politeness=POLITE)
     assert read_outbox(local.outbox_dir) == []
     with session_scope(local.database_url) as session:
-        add_contact(session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0)
+        add_contact(
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
+        )
     run_pass(local, Clock.at(T0 + timedelta(hours=24)), politeness=POLITE)
     assert [m["To"] for m in read_outbox(local.outbox_dir)] == ["a@h.test"]
 
@@ -78,7 +89,10 @@ def test_automatic_contacts_from_attributions_and_manual_ones_win(
     run_pass(local, Clock.at(T0), politeness=POLITE)
     with session_scope(local.database_url) as session:
         add_contact(
-            session, ContactSpec(name="Desk", network="127.0.0.1/32", email="desk@h.test"), now=T0
+            session,
+            ContactSpec(name="Desk", network="127.0.0.1/32", email="desk@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/q", received_at=T0, provider_id=None, abuse="abuse@auto.test")
     site.status["/q"] = 200
@@ -94,7 +108,10 @@ def test_long_running_loop_makes_passes_until_stopped(
     site.status["/p"] = 200
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/p", received_at=T0, provider_id=hoster.provider_id)
     reports = []
@@ -116,7 +133,10 @@ def test_passes_sharing_a_check_session_record_every_verdict_in_batches(
     monkeypatch.setattr(workflow, "RECORD_BATCH", 2)  # five results: batches of 2, 2 and 1
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         for n in range(5):
             site.status[f"/p{n}"] = 200 if n < 2 else 404
@@ -144,7 +164,10 @@ def test_passes_sharing_a_check_session_record_every_verdict_in_batches(
 def test_next_due_counts_only_what_a_pass_would_act_on(local: Settings) -> None:
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         for n in range(3):
             seed_notice(

@@ -11,6 +11,7 @@ import pytest
 from ntd_servers import T0, Inbox, Site, read_outbox, seed_notice
 from sqlalchemy import select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.case import Case
 from hostwatch.model.check import Check
@@ -29,11 +30,16 @@ from hostwatch.takedown.workflow import run_pass
 HOSTER = "abuse@hoster.test"
 POLITE = Politeness(per_host=8, min_interval=0)
 
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
+
 
 def _hoster(settings: Settings) -> int:
     with session_scope(settings.database_url) as session:
         contact = add_contact(
-            session, ContactSpec(name="Hoster", network="127.0.0.0/8", email=HOSTER), now=T0
+            session,
+            ContactSpec(name="Hoster", network="127.0.0.0/8", email=HOSTER),
+            now=T0,
+            rules=LAB,
         )
         return int(contact.provider_id or 0)
 

@@ -10,6 +10,7 @@ import pytest
 from ntd_servers import T0, Site, read_outbox, seed_notice
 from sqlalchemy import select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.case import Case
@@ -31,6 +32,8 @@ timezone = "Europe/Amsterdam"
 hours = "09:00-17:00"
 blocked_days = ["sat", "sun"]
 """
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 @pytest.fixture
@@ -64,7 +67,10 @@ def test_sending_window_shifts_messages_and_the_clock_starts_at_sending(
     friday_evening = datetime(2024, 3, 1, 18, 0, tzinfo=UTC)  # 19:00 in Amsterdam
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(
             session, f"{base}/p", received_at=friday_evening, provider_id=hoster.provider_id
@@ -88,6 +94,7 @@ def test_grouping_interval_batches_a_contact(local: Settings, web: tuple[Site, s
             session,
             ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test", group_interval_hours=6),
             now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/1", received_at=T0, provider_id=hoster.provider_id)
     _passes(local, [T0])
@@ -115,11 +122,13 @@ def test_police_route_and_do_not_notify(local: Settings, web: tuple[Site, str]) 
             session,
             ContactSpec(name="Bad", network="127.0.0.0/24", email="a@bad.test", police_route=True),
             now=T0,
+            rules=LAB,
         )
         quiet = add_contact(
             session,
             ContactSpec(name="Quiet", network="127.0.1.0/24", email="a@q.test", do_not_notify=True),
             now=T0,
+            rules=LAB,
         )
         add_contact(
             session, ContactSpec(name="Police", role="authority", email="p@pol.test"), now=T0
@@ -145,10 +154,16 @@ def test_moved_case_is_held_and_a_new_case_opened(local: Settings, web: tuple[Si
     site.status["/m"] = 200
     with session_scope(local.database_url) as session:
         old = add_contact(
-            session, ContactSpec(name="Old", network="127.0.0.0/24", email="a@old.test"), now=T0
+            session,
+            ContactSpec(name="Old", network="127.0.0.0/24", email="a@old.test"),
+            now=T0,
+            rules=LAB,
         )
         new = add_contact(
-            session, ContactSpec(name="New", network="127.0.2.0/24", email="a@new.test"), now=T0
+            session,
+            ContactSpec(name="New", network="127.0.2.0/24", email="a@new.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/m", received_at=T0, provider_id=old.provider_id)
     _passes(local, [T0])
@@ -175,7 +190,10 @@ def test_transitions_are_checked_and_audited(local: Settings, web: tuple[Site, s
     site.status["/t"] = 200
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/t", received_at=T0, provider_id=hoster.provider_id)
     _passes(local, [T0])
@@ -225,10 +243,16 @@ def test_a_check_answering_from_another_hosters_network_holds_the_case(local: Se
     site.status["/x"] = 200
     with serve(site, "127.0.2.1") as base, session_scope(local.database_url) as session:
         old = add_contact(
-            session, ContactSpec(name="Old", network="127.0.0.0/24", email="a@old.test"), now=T0
+            session,
+            ContactSpec(name="Old", network="127.0.0.0/24", email="a@old.test"),
+            now=T0,
+            rules=LAB,
         )
         add_contact(
-            session, ContactSpec(name="New", network="127.0.2.0/24", email="a@new.test"), now=T0
+            session,
+            ContactSpec(name="New", network="127.0.2.0/24", email="a@new.test"),
+            now=T0,
+            rules=LAB,
         )
         # attributed at notice time to 127.0.0.1; the host now answers from 127.0.2.1
         seed_notice(session, f"{base}/x", received_at=T0, provider_id=old.provider_id)
@@ -251,7 +275,10 @@ def test_long_lived_urls_are_checked_at_the_slower_pace(
     policy.write_text("[default]\nlong_lived_days = 2\nlong_lived_check_hours = 24\n")
     with session_scope(local.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"), now=T0
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email="a@h.test"),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/stays", received_at=T0, provider_id=hoster.provider_id)
     _passes(local, [T0 + timedelta(hours=h) for h in range(0, 24 * 5)], policy)

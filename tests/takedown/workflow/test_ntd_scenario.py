@@ -14,6 +14,7 @@ import pytest
 from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_notice
 from sqlalchemy import select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.audit import AuditEvent, verify_chain
 from hostwatch.model.case import Case
@@ -28,6 +29,8 @@ from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.workflow import run_pass
 
 POLICY = "[default]\nwatch_days = 30\nwatch_hours = 24\n" + LADDER
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 def _timeline(site: Site, hour: float) -> None:
@@ -63,6 +66,7 @@ def test_replayed_week(
             session,
             ContactSpec(name="Hoster BV", network="127.0.0.0/8", email=HOSTER),
             now=T0,
+            rules=LAB,
         )
         add_contact(
             session,
@@ -159,7 +163,7 @@ def test_offline_after_setting(
     _site, base = web
     with session_scope(settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0
+            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
         )
         seed_notice(session, f"{base}/gone", received_at=T0, provider_id=hoster.provider_id)
     clock = Clock.at(T0)

@@ -23,6 +23,7 @@ import pytest
 from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_notice
 from sqlalchemy import func, select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.model.audit import verify_chain
 from hostwatch.model.check import Check
 from hostwatch.model.db import session_scope
@@ -32,6 +33,8 @@ from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.worker import conninfo, defer_tick, ensure_schema, open_jobs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 HOSTWATCH = Path(sys.executable).with_name("hostwatch")
@@ -150,7 +153,10 @@ def test_workers_replay_and_survive_sigkill(
     inbox, _ = smtp
     with session_scope(pg_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="Hoster BV", network="127.0.0.0/8", email=HOSTER), now=T0
+            session,
+            ContactSpec(name="Hoster BV", network="127.0.0.0/8", email=HOSTER),
+            now=T0,
+            rules=LAB,
         )
         add_contact(
             session,

@@ -146,11 +146,9 @@ def providers_show(name: Annotated[str, typer.Argument(help="Provider name or id
                 f for f, on in (("CDN", p.is_cdn), ("shared platform", p.is_shared_platform)) if on
             ))  # fmt: skip
         console.print(f"provenance: {p.provenance or '-'}")
-        assets = Table("kind", "value", "source", "verified", "provenance")
+        assets = Table("kind", "value", "standing", "provenance")
         for a in detail.assets:
-            assets.add_row(
-                a.kind, a.value, a.source, "yes" if a.verified else "", a.provenance or ""
-            )
+            assets.add_row(a.kind, a.value, a.standing, a.provenance or "")
         console.print(assets)
         if detail.contacts:
             contacts = Table("contact", "role", "email", "network", "source")
@@ -196,9 +194,12 @@ def providers_link(
     prefix: Annotated[list[str], typer.Option("--prefix", help="A network it holds (CIDR).")] = [],  # noqa: B006
     org: Annotated[list[str], typer.Option("--org", help="A WHOIS organisation handle.")] = [],  # noqa: B006
     domain: Annotated[list[str], typer.Option("--domain", help="A domain it hosts under.")] = [],  # noqa: B006
-    verified: Annotated[bool, typer.Option(help="Ownership confirmed by an admin.")] = False,
+    verified: Annotated[
+        bool, typer.Option(help="Ownership confirmed by an admin: opens its cases to its users.")
+    ] = False,
 ) -> None:
     """Give a provider assets by hand; they win over automatic data from then on."""
+    from hostwatch.attribution.assets import AssetRules
     from hostwatch.attribution.providers import find_provider, link_asset
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
@@ -218,8 +219,9 @@ def providers_link(
                 asset = link_asset(
                     session, provider, kind, value, now=settings.clock().now(),
                     provenance=provenance, verified=verified,
+                    rules=AssetRules.allowing(settings.allow_networks),
                 )  # fmt: skip
-                typer.echo(f"{provider.name}: {asset.kind} {asset.value} (manual)")
+                typer.echo(f"{provider.name}: {asset.kind} {asset.value} ({asset.standing})")
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 

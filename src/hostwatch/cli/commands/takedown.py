@@ -46,6 +46,7 @@ def contacts_add(
     ] = 0.0,
 ) -> None:
     """Add or update a manual contact; manual entries win over automatic ones."""
+    from hostwatch.attribution.assets import AssetRules
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
     from hostwatch.takedown.contacts import ContactError, ContactSpec, add_contact
@@ -69,7 +70,12 @@ def contacts_add(
     )
     try:
         with session_scope(settings.database_url) as session:
-            contact = add_contact(session, spec, now=settings.clock().now())
+            contact = add_contact(
+                session,
+                spec,
+                now=settings.clock().now(),
+                rules=AssetRules.allowing(settings.allow_networks),
+            )
             typer.echo(f"contact {contact.id}: {contact.name} <{contact.email or '-'}>")
     except ContactError as exc:
         raise _fail(str(exc)) from exc
@@ -118,6 +124,7 @@ def contacts_import(
     ] = None,
 ) -> None:
     """Import manual contacts from CSV, or refresh the automatic ones from attributions."""
+    from hostwatch.attribution.assets import AssetRules
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
     from hostwatch.takedown.contacts import (
@@ -130,13 +137,14 @@ def contacts_import(
     settings = get_settings()
     migrate(settings.database_url)
     now = settings.clock().now()
+    rules = AssetRules.allowing(settings.allow_networks)
     if path is None:
         with session_scope(settings.database_url) as session:
             count = import_automatic(session, now=now)
         typer.echo(f"{count} automatic contacts refreshed from attributions")
         return
     try:
-        specs, errors = read_contacts_csv(path)
+        specs, errors = read_contacts_csv(path, rules)
     except (ContactError, OSError) as exc:
         raise _fail(str(exc)) from exc
     stored = 0
@@ -144,7 +152,7 @@ def contacts_import(
         for spec in specs:
             try:
                 with session.begin_nested():
-                    add_contact(session, spec, now=now, actor="import")
+                    add_contact(session, spec, now=now, actor="import", rules=rules)
                 stored += 1
             except ContactError as exc:
                 errors.append(f"{path}: {spec.name}: {exc}")

@@ -161,8 +161,8 @@ def watchlist_import(
     list_name: Annotated[str, typer.Option("--list", help="Name of the warning list.")],
 ) -> None:
     """Import entries (CSV kind,value[,note] or one AS/prefix/name per line)."""
+    from hostwatch.attribution.watchlist import import_watchlist
     from hostwatch.model.db import session_scope
-    from hostwatch.web.watchlist import import_watchlist
 
     with session_scope(_database()) as session:
         result = import_watchlist(session, file, list_name, get_settings().clock().now())
@@ -191,8 +191,8 @@ def watchlist_list() -> None:
 @watchlist_app.command("scan")
 def watchlist_scan() -> None:
     """Match attributions added since the last scan; each hit becomes an audit-log alert."""
+    from hostwatch.attribution.watchlist import scan
     from hostwatch.model.db import session_scope
-    from hostwatch.web.watchlist import scan
 
     with session_scope(_database()) as session:
         found = scan(session, get_settings().clock().now())
@@ -207,18 +207,20 @@ def access_grant(
     org: Annotated[list[str] | None, typer.Option(help="WHOIS organisation (repeatable).")] = None,
 ) -> None:
     """Verify that PROVIDER holds these assets: its users then see cases on them."""
+    from hostwatch.attribution.assets import AssetRules, verify
     from hostwatch.model.db import session_scope
-    from hostwatch.web.access import grant
 
+    settings = get_settings()
+    wanted = [("asn", v) for v in asn or []] + [("prefix", v) for v in prefix or []]
+    wanted += [("org", v) for v in org or []]
     try:
         with session_scope(_database()) as session:
-            assets = grant(
+            assets = verify(
                 session,
                 provider,
-                asns=asn or [],
-                prefixes=prefix or [],
-                orgs=org or [],
-                now=get_settings().clock().now(),
+                wanted,
+                now=settings.clock().now(),
+                rules=AssetRules.allowing(settings.allow_networks),
             )
             lines = [f"{a.kind} {a.value}" for a in assets]
     except ValueError as exc:
@@ -233,13 +235,21 @@ def access_revoke(
     kind: Annotated[str, typer.Argument(help="asn, prefix or org.")],
     value: Annotated[str, typer.Argument(help="The asset.")],
 ) -> None:
-    """Withdraw the verification of one asset."""
+    """Withdraw the verification of one asset (it stays a manual one)."""
+    from hostwatch.attribution.assets import AssetRules, unverify
     from hostwatch.model.db import session_scope
-    from hostwatch.web.access import revoke
 
+    settings = get_settings()
     try:
         with session_scope(_database()) as session:
-            n = revoke(session, provider, kind, value, now=get_settings().clock().now())
+            n = unverify(
+                session,
+                provider,
+                kind,
+                value,
+                now=settings.clock().now(),
+                rules=AssetRules.allowing(settings.allow_networks),
+            )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -248,15 +258,15 @@ def access_revoke(
 
 @access_app.command("list")
 def access_list(provider: Annotated[str, typer.Argument(help="Provider name.")]) -> None:
-    """Show a provider's assets and which are verified."""
+    """Show a provider's assets and their standing (only verified ones open cases)."""
+    from hostwatch.attribution.assets import assets_of
     from hostwatch.model.db import session_scope
-    from hostwatch.web.access import assets_of
 
-    table = Table("kind", "value", "verified", "source")
+    table = Table("kind", "value", "standing", "provenance")
     try:
         with session_scope(_database()) as session:
             for a in assets_of(session, provider):
-                table.add_row(a.kind, a.value, "yes" if a.verified else "no", a.source)
+                table.add_row(a.kind, a.value, a.standing, a.provenance or "")
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -266,7 +276,7 @@ def access_list(provider: Annotated[str, typer.Argument(help="Provider name.")])
 def digests() -> None:
     """Queue today's digest for every provider with open cases (sent by `hostwatch run`)."""
     from hostwatch.model.db import session_scope
-    from hostwatch.web.feed import queue_digests
+    from hostwatch.takedown.provider_feed import queue_digests
 
     settings = get_settings()
     with session_scope(_database()) as session:

@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.model import Attribution, Provider, Url
-from hostwatch.web.api.common import Page, json_response, trim
-from hostwatch.web.auth import Principal
-from hostwatch.web.deps import ALL_ROLES, Service, db, require, service
+from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.deps import Service, db, service
+from hostwatch.web.disclosure import attribution_filter, disclose, sees_identifiers
 from hostwatch.web.rows import attribution_row
-from hostwatch.web.scope import attribution_filter, sees_identifiers
 
 router = APIRouter(prefix="/attributions", tags=["attributions"])
 
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/attributions", tags=["attributions"])
 def list_attributions(
     request: Request,
     page: Annotated[Page, Depends()],
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     asn: int | None = None,
@@ -49,9 +48,12 @@ def list_attributions(
     rows = session.execute(query.order_by(Attribution.id).limit(page.limit + 1)).all()
     rows, more = trim(rows, page)
     identifiers = sees_identifiers(principal)
+    key = svc.settings.pseudonym_key
     items = [
-        attribution_row(
-            a, url, name, identifiers=identifiers, pseudonym_key=svc.settings.pseudonym_key
+        disclose(
+            "attribution",
+            attribution_row(a, url, name, identifiers=identifiers, pseudonym_key=key),
+            principal,
         )
         | _in_time(a)
         for a, url, name in rows

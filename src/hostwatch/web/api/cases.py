@@ -11,14 +11,23 @@ from sqlalchemy.orm import Session
 
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.case import CASE_STATES
-from hostwatch.web.api.common import Page, json_response, trim
+from hostwatch.takedown.provider_feed import PROVIDER_STATES
+from hostwatch.web.api.common import Caller, Page, json_response, trim
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import ALL_ROLES, Service, db, require, service
+from hostwatch.web.deps import Service, db, service
+from hostwatch.web.disclosure import (
+    PROVIDER_REFUSED_FILTERS,
+    case_filter,
+    disclose,
+    provider_states,
+    sees_identifiers,
+    visible_case,
+)
 from hostwatch.web.rows import case_row
-from hostwatch.web.scope import case_filter, sees_identifiers, visible_case
-from hostwatch.web.timeline import case_timeline
+from hostwatch.web.timeline import timeline_rows
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+PROVIDER_STATE_NAMES = tuple(PROVIDER_STATES.values())
 
 
 def case_query(
@@ -35,7 +44,16 @@ def case_query(
     url_contains: str | None = None,
     held: bool | None = None,
 ) -> Select[tuple[Case, str, str | None]]:
-    """Cases visible to the principal, joined with URL and provider name, filters applied."""
+    """Cases visible to the principal, joined with URL and provider name, filters applied.
+
+    A provider may not filter by provider or hold (:data:`PROVIDER_REFUSED_FILTERS`), and names
+    states as it sees them: either would let it probe for other parties.
+    """
+    if principal.role == "provider":
+        given = {"provider_id": provider_id, "provider": provider, "held": held}
+        refused = sorted(k for k in PROVIDER_REFUSED_FILTERS if given[k] is not None)
+        if refused:
+            raise HTTPException(403, f"a provider may not filter by {', '.join(refused)}")
     query = (
         select(Case, Url.url, Provider.name)
         .join(Url, Url.id == Case.url_id)
@@ -43,10 +61,12 @@ def case_query(
         .where(case_filter(session, principal))
     )
     if state is not None:
-        if state not in CASE_STATES and state != "open":
+        if state not in (*CASE_STATES, *PROVIDER_STATE_NAMES) and state != "open":
             raise HTTPException(400, f"unknown state; one of {', '.join(CASE_STATES)} or open")
         if state == "open":
             query = query.where(Case.state.not_in(("removed", "closed")))
+        elif principal.role == "provider":
+            query = query.where(Case.state.in_(provider_states(state)))
         else:
             query = query.where(Case.state == state)
     if provider_id is not None:
@@ -80,7 +100,7 @@ def _aware(value: datetime | None) -> datetime | None:
 def list_cases(
     request: Request,
     page: Annotated[Page, Depends()],
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     state: Annotated[str | None, Query(max_length=20)] = None,
@@ -113,7 +133,12 @@ def list_cases(
     identifiers = sees_identifiers(principal)
     key = svc.settings.pseudonym_key
     items = [
-        case_row(c, url, name, identifiers=identifiers, pseudonym_key=key) for c, url, name in rows
+        disclose(
+            "case",
+            case_row(c, url, name, identifiers=identifiers, pseudonym_key=key),
+            principal,
+        )
+        for c, url, name in rows
     ]
     return json_response(request, items, next_cursor=rows[-1][0].id if more else None)
 
@@ -122,7 +147,7 @@ def list_cases(
 def get_case(
     case_id: int,
     request: Request,
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
@@ -130,27 +155,24 @@ def get_case(
     if row is None:
         raise HTTPException(404, "no such case")
     case, url, name = row
-    return json_response(
-        request,
-        case_row(
-            case,
-            url,
-            name,
-            identifiers=sees_identifiers(principal),
-            pseudonym_key=svc.settings.pseudonym_key,
-        ),
+    row = case_row(
+        case,
+        url,
+        name,
+        identifiers=sees_identifiers(principal),
+        pseudonym_key=svc.settings.pseudonym_key,
     )
+    return json_response(request, disclose("case", row, principal))
 
 
 @router.get("/{case_id}/timeline", summary="Notices, messages, checks and audit events of a case")
 def get_timeline(
     case_id: int,
     request: Request,
-    principal: Annotated[Principal, Depends(require("admin", "analyst", "regulator", "provider"))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
 ) -> Response:
     case = visible_case(session, principal, case_id)
     if case is None:
         raise HTTPException(404, "no such case")
-    events = case_timeline(session, case, for_provider=principal.role == "provider")
-    return json_response(request, [e.as_dict() for e in events])
+    return json_response(request, timeline_rows(session, case, principal))

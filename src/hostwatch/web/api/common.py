@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
+
+from hostwatch.web.auth import Principal
+from hostwatch.web.deps import api_principal
+from hostwatch.web.disclosure import API_ROUTES, may_call
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -66,3 +70,17 @@ def trim(items: list[Any], page: Page) -> tuple[list[Any], bool]:
     if len(items) > page.limit:
         return items[: page.limit], True
     return items, False
+
+
+async def api_caller(
+    request: Request, principal: Annotated[Principal, Depends(api_principal)]
+) -> Principal:
+    """The bearer's principal, if the disclosure policy lets its role call the matched route."""
+    path = getattr(request.scope.get("route"), "path", "")
+    if not may_call(API_ROUTES, request.method, path, principal.role):
+        raise HTTPException(403, f"role {principal.role!r} may not use this endpoint")
+    return principal
+
+
+Caller = Annotated[Principal, Depends(api_caller)]
+"""Every API handler's principal: authenticated, then admitted by :data:`API_ROUTES`."""

@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.model import Provider, ProviderAsset
-from hostwatch.web.api.common import Page, json_response, trim
-from hostwatch.web.auth import Principal
-from hostwatch.web.deps import ALL_ROLES, Service, db, require, service
+from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.deps import Service, db, service
+from hostwatch.web.disclosure import disclose, disclose_all, provider_filter, takedown_report_view
 from hostwatch.web.rows import provider_row
-from hostwatch.web.scope import provider_filter, sees_identifiers
 from hostwatch.web.stats import provider_stats
 
 router = APIRouter(tags=["providers"])
@@ -23,7 +22,7 @@ router = APIRouter(tags=["providers"])
 def list_providers(
     request: Request,
     page: Annotated[Page, Depends()],
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     name: Annotated[str | None, Query(max_length=300)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
@@ -37,16 +36,15 @@ def list_providers(
         query = query.where(Provider.id > page.after)
     rows = list(session.scalars(query.order_by(Provider.id).limit(page.limit + 1)))
     rows, more = trim(rows, page)
-    return json_response(
-        request, [provider_row(p) for p in rows], next_cursor=rows[-1].id if more else None
-    )
+    items = disclose_all("provider", [provider_row(p) for p in rows], principal)
+    return json_response(request, items, next_cursor=rows[-1].id if more else None)
 
 
 @router.get("/providers/{provider_id}", summary="One provider with its assets")
 def get_provider(
     provider_id: int,
     request: Request,
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
 ) -> Response:
     provider = session.scalar(
@@ -60,32 +58,30 @@ def get_provider(
         .order_by(ProviderAsset.id)
     )
     body = provider_row(provider)
-    if not sees_identifiers(principal):
-        return json_response(request, body)
     body["assets"] = [
-        {"kind": a.kind, "value": a.value, "verified": a.verified, "source": a.source}
+        {"kind": a.kind, "value": a.value, "standing": a.standing, "provenance": a.provenance}
         for a in assets
     ]
-    return json_response(request, body)
+    return json_response(request, disclose("provider", body, principal))
 
 
 @router.get("/metrics/providers", summary="Per-provider case figures (aggregates)")
 def metrics_providers(
     request: Request,
-    principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
     stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
-    return json_response(request, [s.as_dict() for s in stats])
+    return json_response(
+        request, disclose_all("provider_stats", [s.as_dict() for s in stats], principal)
+    )
 
 
 @router.get("/metrics/takedown", summary="Time to takedown against the 24 h norm (censored)")
 def metrics_takedown(
     request: Request,
-    principal: Annotated[
-        Principal, Depends(require("admin", "analyst", "researcher", "regulator"))
-    ],
+    principal: Caller,
     svc: Annotated[Service, Depends(service)],
     period: Annotated[str, Query(max_length=60, description="2024, 2024Q1 or FROM..TO")],
     by: Annotated[str, Query(pattern="^(provider|reseller|asn|country)$")] = "provider",
@@ -101,9 +97,6 @@ def metrics_takedown(
         raise HTTPException(422, str(exc)) from exc
     frame = load_frame(svc.settings.database_url, span, offline_after=svc.settings.offline_after)
     report = takedown_report(frame, by)
-    if by == "reseller" and principal.role == "researcher":
-        from hostwatch.metrics.pseudonymise import pseudonym
-
-        for row in report.get("resellers", []):
-            row["reseller"] = pseudonym(str(row["reseller"]), svc.settings.pseudonym_key)
-    return json_response(request, report)
+    return json_response(
+        request, takedown_report_view(report, principal, svc.settings.pseudonym_key)
+    )

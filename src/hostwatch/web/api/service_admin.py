@@ -8,23 +8,20 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.watchlist import alerts
 from hostwatch.model.service import WatchlistEntry
-from hostwatch.web.api.common import json_response
-from hostwatch.web.auth import Principal
-from hostwatch.web.contact_requests import decide, pending_requests
-from hostwatch.web.deps import Service, db, require, service
+from hostwatch.takedown.provider_answers import decide, pending_requests
+from hostwatch.web.api.common import Caller, json_response
+from hostwatch.web.deps import Service, db, service
 from hostwatch.web.dossier import build_dossier, chain_head, providers_missing_deadlines
 from hostwatch.web.rows import iso
-from hostwatch.web.watchlist import alerts
 
 router = APIRouter(tags=["staff"])
-Staff = Annotated[Principal, Depends(require("admin", "analyst"))]
-Oversight = Annotated[Principal, Depends(require("admin", "analyst", "regulator"))]
 
 
 @router.get("/contact-requests", summary="Pending abuse-contact changes asked by providers")
 def list_contact_requests(
-    request: Request, _: Staff, session: Annotated[Session, Depends(db)]
+    request: Request, _: Caller, session: Annotated[Session, Depends(db)]
 ) -> Response:
     return json_response(
         request,
@@ -46,7 +43,7 @@ def list_contact_requests(
 def decide_contact_request(
     request_id: int,
     decision: str,
-    principal: Staff,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
@@ -69,7 +66,7 @@ def decide_contact_request(
 
 @router.get("/watchlist", summary="Watchlist entries")
 def list_watchlist(
-    request: Request, _: Staff, session: Annotated[Session, Depends(db)]
+    request: Request, _: Caller, session: Annotated[Session, Depends(db)]
 ) -> Response:
     rows = session.scalars(select(WatchlistEntry).order_by(WatchlistEntry.id))
     return json_response(
@@ -82,7 +79,7 @@ def list_watchlist(
 
 
 @router.get("/watchlist/alerts", summary="Attributions that matched the watchlist")
-def list_alerts(request: Request, _: Staff, session: Annotated[Session, Depends(db)]) -> Response:
+def list_alerts(request: Request, _: Caller, session: Annotated[Session, Depends(db)]) -> Response:
     return json_response(
         request,
         [
@@ -98,16 +95,14 @@ def list_alerts(request: Request, _: Staff, session: Annotated[Session, Depends(
 
 
 @router.get("/audit/verify", summary="Re-verify the audit-log hash chain")
-def audit_verify(
-    request: Request, _: Oversight, session: Annotated[Session, Depends(db)]
-) -> Response:
+def audit_verify(request: Request, _: Caller, session: Annotated[Session, Depends(db)]) -> Response:
     return json_response(request, chain_head(session).as_dict())
 
 
 @router.get("/dossiers", summary="Providers that missed the 24-hour norm")
 def list_dossiers(
     request: Request,
-    _: Oversight,
+    _: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
@@ -120,7 +115,7 @@ def list_dossiers(
 def get_dossier(
     provider_id: int,
     request: Request,
-    _: Oversight,
+    _: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:

@@ -1,5 +1,6 @@
-"""Portal pages. Each handler authenticates from the session cookie, narrows through
-:mod:`hostwatch.web.scope` and renders a template; every POST form carries the CSRF token."""
+"""Portal pages. Each handler authenticates from the session cookie, is admitted by the
+disclosure policy (:data:`hostwatch.web.disclosure.PORTAL_PAGES`), narrows and shows records
+through it and renders a template; every POST form carries the CSRF token."""
 
 from __future__ import annotations
 
@@ -15,24 +16,24 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.watchlist import alerts
 from hostwatch.model import Case, Provider, ProviderAsset
 from hostwatch.model.service import WatchlistEntry
+from hostwatch.takedown import provider_answers
 from hostwatch.web.api.cases import case_query
 from hostwatch.web.auth import AuthError, Principal, authenticate
-from hostwatch.web.contact_requests import decide, pending_requests
 from hostwatch.web.deps import SESSION_COOKIE, Service, db, principal_for, service
-from hostwatch.web.dossier import build_dossier, dossier_pdf, providers_missing_deadlines
-from hostwatch.web.feed import (
-    acknowledge,
-    feed_atom,
-    feed_cases,
-    feed_csv,
-    mark_resolved,
-    provider_principal,
-    request_contact,
+from hostwatch.web.disclosure import (
+    PORTAL_PAGES,
+    disclose,
+    may_call,
+    provider_filter,
+    sees_identifiers,
+    visible_case,
 )
-from hostwatch.web.rows import case_row
-from hostwatch.web.scope import provider_filter, sees_identifiers
+from hostwatch.web.dossier import build_dossier, dossier_pdf, providers_missing_deadlines
+from hostwatch.web.feed import feed_atom, feed_cases, feed_csv, provider_principal
+from hostwatch.web.rows import case_row, provider_row
 from hostwatch.web.security import (
     CSRF_COOKIE,
     check_csrf,
@@ -41,8 +42,7 @@ from hostwatch.web.security import (
     new_csrf_token,
 )
 from hostwatch.web.stats import provider_stats
-from hostwatch.web.timeline import case_timeline
-from hostwatch.web.watchlist import alerts
+from hostwatch.web.timeline import timeline_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
@@ -72,21 +72,17 @@ async def portal_principal(request: Request) -> Principal:
         raise LoginRequired from exc
 
 
-def role(*roles: str) -> Any:
-    async def check(principal: Annotated[Principal, Depends(portal_principal)]) -> Principal:
-        if principal.role not in roles:
-            raise HTTPException(403, f"role {principal.role!r} may not open this page")
-        return principal
+async def page_viewer(
+    request: Request, principal: Annotated[Principal, Depends(portal_principal)]
+) -> Principal:
+    """The session's principal, if the disclosure policy lets its role open the matched page."""
+    path = getattr(request.scope.get("route"), "path", "")
+    if not may_call(PORTAL_PAGES, request.method, path, principal.role):
+        raise HTTPException(403, f"role {principal.role!r} may not open this page")
+    return principal
 
-    return Depends(check)
 
-
-Staff = Annotated[Principal, role("admin", "analyst")]
-Oversight = Annotated[Principal, role("admin", "analyst", "regulator")]
-Readers = Annotated[Principal, role("admin", "analyst", "regulator", "researcher")]
-CaseReaders = Annotated[Principal, role("admin", "analyst", "regulator", "provider")]
-FeedUsers = Annotated[Principal, role("admin", "analyst", "provider")]
-ProviderUser = Annotated[Principal, role("provider")]
+Viewer = Annotated[Principal, Depends(page_viewer)]
 DB = Annotated[Session, Depends(db)]
 Svc = Annotated[Service, Depends(service)]
 
@@ -176,7 +172,7 @@ def _aware_date(text: str | None) -> datetime | None:
 @router.get("/queue")
 def queue(
     request: Request,
-    principal: Staff,
+    principal: Viewer,
     session: DB,
     state: str | None = None,
     provider: str | None = None,
@@ -197,7 +193,10 @@ def queue(
     rows = session.execute(query.order_by(Case.id).limit(PAGE + 1)).all()
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    items = [case_row(c, u, n, identifiers=True, pseudonym_key="") for c, u, n in rows]
+    items = [
+        disclose("case", case_row(c, u, n, identifiers=True, pseudonym_key=""), principal)
+        for c, u, n in rows
+    ]
     filters = {"state": state or "", "provider": provider or "", "q": q or "", "since": since or ""}
     return render(
         request,
@@ -211,24 +210,24 @@ def queue(
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, principal: CaseReaders, session: DB) -> Response:
+def case_page(case_id: int, request: Request, principal: Viewer, session: DB) -> Response:
     row = session.execute(case_query(session, principal).where(Case.id == case_id)).first()
     if row is None:
         raise HTTPException(404, "no such case")
     case, url, name = row
-    events = case_timeline(session, case, for_provider=principal.role == "provider")
+    shown = case_row(case, url, name, identifiers=True, pseudonym_key="")
     return render(
         request,
         "case.html",
         {
-            "case": case_row(case, url, name, identifiers=True, pseudonym_key=""),
-            "events": [e.as_dict() for e in events],
+            "case": disclose("case", shown, principal),
+            "events": timeline_rows(session, case, principal),
         },
     )
 
 
 @router.get("/providers")
-def providers_page(request: Request, principal: Readers, session: DB, svc: Svc) -> Response:
+def providers_page(request: Request, principal: Viewer, session: DB, svc: Svc) -> Response:
     stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
     return render(request, "providers.html", {"stats": stats})
 
@@ -265,7 +264,7 @@ def _monthly(session: Session, provider_id: int, now: datetime) -> list[dict[str
 
 @router.get("/providers/{provider_id}")
 def provider_page(
-    provider_id: int, request: Request, principal: Readers, session: DB, svc: Svc
+    provider_id: int, request: Request, principal: Viewer, session: DB, svc: Svc
 ) -> Response:
     provider = session.scalar(
         select(Provider).where(Provider.id == provider_id, provider_filter(principal))
@@ -279,6 +278,11 @@ def provider_page(
         .where(ProviderAsset.provider_id == provider_id)
         .order_by(ProviderAsset.kind, ProviderAsset.value)
     ).all()
+    shown = provider_row(provider)
+    shown["assets"] = [
+        {"kind": a.kind, "value": a.value, "standing": a.standing, "provenance": a.provenance}
+        for a in assets
+    ]
     recent = []
     if sees_identifiers(principal):
         rows = session.execute(
@@ -286,14 +290,16 @@ def provider_page(
             .order_by(Case.id.desc())
             .limit(20)
         ).all()
-        recent = [case_row(c, u, n, identifiers=True, pseudonym_key="") for c, u, n in rows]
+        recent = [
+            disclose("case", case_row(c, u, n, identifiers=True, pseudonym_key=""), principal)
+            for c, u, n in rows
+        ]
     return render(
         request,
         "provider.html",
         {
-            "provider": provider,
+            "provider": disclose("provider", shown, principal),
             "stats": stats,
-            "assets": assets,
             "recent": recent,
             "months": _monthly(session, provider_id, now),
         },
@@ -303,7 +309,7 @@ def provider_page(
 @router.get("/feed")
 def feed_page(
     request: Request,
-    principal: FeedUsers,
+    principal: Viewer,
     session: DB,
     svc: Svc,
     provider_id: int | None = None,
@@ -330,7 +336,7 @@ def feed_page(
 
 @router.get("/feed.csv")
 def feed_page_csv(
-    principal: FeedUsers, session: DB, svc: Svc, provider_id: int | None = None
+    principal: Viewer, session: DB, svc: Svc, provider_id: int | None = None
 ) -> Response:
     who = provider_principal(principal, provider_id)
     return Response(
@@ -342,7 +348,7 @@ def feed_page_csv(
 
 @router.get("/feed.atom")
 def feed_page_atom(
-    request: Request, principal: FeedUsers, session: DB, svc: Svc, provider_id: int | None = None
+    request: Request, principal: Viewer, session: DB, svc: Svc, provider_id: int | None = None
 ) -> Response:
     who = provider_principal(principal, provider_id)
     provider = session.get(Provider, who.provider_id)
@@ -360,30 +366,30 @@ def feed_action(
     case_id: int,
     action: str,
     request: Request,
-    principal: ProviderUser,
+    principal: Viewer,
     session: DB,
     svc: Svc,
     csrf: Annotated[str, Form(max_length=100)] = "",
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     check_csrf(request, csrf)
+    if action not in ("ack", "resolve"):
+        raise HTTPException(404, "unknown action")
+    case = visible_case(session, principal, case_id)
+    if case is None:
+        raise HTTPException(404, "no such case")
     now = svc.clock.now()
-    try:
-        if action == "ack":
-            acknowledge(session, principal, case_id, now)
-        elif action == "resolve":
-            mark_resolved(session, principal, case_id, now, note)
-        else:
-            raise HTTPException(404, "unknown action")
-    except LookupError as exc:
-        raise HTTPException(404, "no such case") from exc
+    if action == "ack":
+        provider_answers.acknowledge(session, case, actor=principal.actor, now=now)
+    else:
+        provider_answers.mark_resolved(session, case, actor=principal.actor, now=now, note=note)
     return back(f"/feed?done={action}")
 
 
 @router.post("/feed/contact")
 def feed_contact(
     request: Request,
-    principal: ProviderUser,
+    principal: Viewer,
     session: DB,
     svc: Svc,
     email: Annotated[str, Form(max_length=320)],
@@ -391,16 +397,21 @@ def feed_contact(
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     check_csrf(request, csrf)
+    if principal.provider_id is None:
+        raise HTTPException(403, "only a provider can ask to change its own contact")
     try:
-        request_contact(session, principal, email, note, svc.clock.now())
+        provider_answers.request_contact(
+            session, principal.provider_id, email, note, actor=principal.actor, now=svc.clock.now()
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return back("/feed?done=contact")
 
 
 @router.get("/contact-requests")
-def contact_requests_page(request: Request, principal: Staff, session: DB) -> Response:
-    return render(request, "contact_requests.html", {"requests": pending_requests(session)})
+def contact_requests_page(request: Request, principal: Viewer, session: DB) -> Response:
+    requests = provider_answers.pending_requests(session)
+    return render(request, "contact_requests.html", {"requests": requests})
 
 
 @router.post("/contact-requests/{request_id}/{decision}")
@@ -408,7 +419,7 @@ def contact_request_decision(
     request_id: int,
     decision: str,
     request: Request,
-    principal: Staff,
+    principal: Viewer,
     session: DB,
     svc: Svc,
     csrf: Annotated[str, Form(max_length=100)] = "",
@@ -417,7 +428,7 @@ def contact_request_decision(
     if decision not in ("confirm", "reject"):
         raise HTTPException(404, "unknown decision")
     try:
-        decide(
+        provider_answers.decide(
             session,
             request_id,
             confirm=decision == "confirm",
@@ -432,7 +443,7 @@ def contact_request_decision(
 
 
 @router.get("/dossiers")
-def dossiers_page(request: Request, principal: Oversight, session: DB, svc: Svc) -> Response:
+def dossiers_page(request: Request, principal: Viewer, session: DB, svc: Svc) -> Response:
     return render(
         request, "dossiers.html", {"stats": providers_missing_deadlines(session, svc.clock.now())}
     )
@@ -447,7 +458,7 @@ def _dossier(session: Session, provider_id: int, now: datetime) -> Any:
 
 @router.get("/dossiers/{provider_id:int}")
 def dossier_page(
-    provider_id: int, request: Request, principal: Oversight, session: DB, svc: Svc
+    provider_id: int, request: Request, principal: Viewer, session: DB, svc: Svc
 ) -> Response:
     dossier = _dossier(session, provider_id, svc.clock.now())
     return render(request, "dossier.html", {"d": dossier.as_dict()})
@@ -455,7 +466,7 @@ def dossier_page(
 
 @router.get("/dossiers/{provider_id}.pdf")
 def dossier_pdf_page(
-    provider_id: int, request: Request, principal: Oversight, session: DB, svc: Svc
+    provider_id: int, request: Request, principal: Viewer, session: DB, svc: Svc
 ) -> Response:
     dossier = _dossier(session, provider_id, svc.clock.now())
     html = env.get_template("dossier_pdf.html").render(d=dossier.as_dict())
@@ -469,7 +480,7 @@ def dossier_pdf_page(
 
 
 @router.get("/watchlist")
-def watchlist_page(request: Request, principal: Staff, session: DB) -> Response:
+def watchlist_page(request: Request, principal: Viewer, session: DB) -> Response:
     entries = session.scalars(select(WatchlistEntry).order_by(WatchlistEntry.id)).all()
     return render(request, "watchlist.html", {"entries": entries, "alerts": alerts(session)})
 

@@ -27,7 +27,7 @@ from hostwatch.model.audit import record
 from hostwatch.model.service import WatchlistEntry
 
 KINDS = ("asn", "prefix", "org", "name", "domain")
-log = logging.getLogger("hostwatch.web.watchlist")
+log = logging.getLogger("hostwatch.attribution.watchlist")
 
 
 @dataclass(frozen=True)
