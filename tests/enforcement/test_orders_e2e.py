@@ -19,6 +19,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hostwatch.cli.app import app as cli
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.case import Case
@@ -33,6 +34,7 @@ from hostwatch.web.app import create_app
 from hostwatch.web.auth import create_token
 
 POLITE = Politeness(per_host=8, min_interval=0)
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the hoster lives on loopback
 ISSUE = T0 + timedelta(hours=1)
 DEADLINE = ISSUE + timedelta(hours=12)
 
@@ -43,6 +45,7 @@ def _world(settings: Settings, base: str) -> dict[str, object]:
             session,
             ContactSpec(name="Slow Hosting", network="127.0.0.0/8", email="abuse@slow.test"),
             now=T0,
+            rules=LAB,
         )
         add_contact(
             session,

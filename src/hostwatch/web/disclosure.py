@@ -51,6 +51,7 @@ CASE_READERS = FULL | {"provider"}
 FEED_USERS = STAFF | {"provider"}
 ANALYSTS_AND_RESEARCHERS = FULL | {"researcher"}
 PROVIDER_ONLY = frozenset({"provider"})
+REGULATOR = frozenset({"regulator"})
 NOT_PROVIDER = FULL | {"researcher"}
 NOT_RESEARCHER = FULL | {"provider"}
 
@@ -98,6 +99,14 @@ API_ROUTES: dict[str, Route] = {
     "POST /feed/cases/{case_id}/ack": Route(PROVIDER_ONLY, "feed_answer"),
     "POST /feed/cases/{case_id}/resolve": Route(PROVIDER_ONLY, "feed_answer"),
     "POST /feed/contact": Route(PROVIDER_ONLY, "feed_answer"),
+    "POST /orders": Route(REGULATOR, "order"),
+    "GET /orders": Route(CASE_READERS, "order"),
+    "GET /orders/{reference}": Route(CASE_READERS, "order"),
+    "POST /orders/{reference}/acknowledge": Route(PROVIDER_ONLY, "order_answer"),
+    "POST /orders/{reference}/objection": Route(PROVIDER_ONLY, "order_answer"),
+    "POST /orders/proposals": Route(frozenset({"analyst", "regulator"}), "order_proposal"),
+    "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
+    "GET /register": OPEN,  # published decisions: providers and sanctions, never a location
 }
 """Every route under /api/v1: who may call it and what it returns."""
 
@@ -129,6 +138,11 @@ PORTAL_PAGES: dict[str, Route] = {
     "GET /dossiers/{provider_id:int}": Route(FULL, "dossier"),
     "GET /dossiers/{provider_id}.pdf": Route(FULL),
     "GET /watchlist": Route(STAFF, "watchlist_alert"),
+    "GET /orders": Route(CASE_READERS, "order"),
+    "GET /orders/{reference}": Route(CASE_READERS, "order"),
+    "POST /orders/{reference}/{kind}": Route(PROVIDER_ONLY),
+    "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
+    "GET /register": OPEN,
 }
 """Every portal page (paths as the browser sees them)."""
 
@@ -293,6 +307,23 @@ FEED_ANSWER: dict[str, frozenset[str]] = _everyone(
     "case", "acknowledged", "state", "recheck_at", "request", "status"
 )
 
+ORDER: dict[str, frozenset[str]] = {
+    # a provider sees only its own orders (the route narrows), and all of each
+    **_everyone("reference", "provider", "classification", "basis", "issued_at", "deadline_at"),
+    **_everyone("deadline_hours", "status", "delivered_at", "delivery", "acknowledged_at"),
+    **_everyone("objections", "amendments", "cases"),
+}
+ORDER_CASE: dict[str, frozenset[str]] = _everyone(
+    "case_id", "url", "outcome", "removed_at", "last_online_at", "reason"
+)
+ORDER_ANSWER: dict[str, frozenset[str]] = _everyone("order", "acknowledged", "objection")
+SCORECARD: dict[str, frozenset[str]] = {
+    **_everyone("provider", "period", "orders", "hotline_notices", "repeat_offences"),
+    "watchlist_served": FULL,  # a provider never learns of watchlist matches
+    "warnings": CASE_READERS,  # the regulator's warnings to this provider itself
+}
+NESTED[("order", "cases")] = "order_case"
+
 OWN_ONLY = {"case": ("provider", "provider_id"), "attribution": ("provider", "provider_id")}
 """Fields a provider sees only when they name itself: a case or attribution in its verified
 space may be attributed to another provider (its reseller, a mistaken merge); then both are None.
@@ -307,6 +338,11 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "timeline_event": TIMELINE_EVENT,
     "digest": DIGEST,
     "feed_answer": FEED_ANSWER,
+    "order": ORDER,
+    "order_case": ORDER_CASE,
+    "order_answer": ORDER_ANSWER,
+    "scorecard": SCORECARD,
+    "order_proposal": None,
     # aggregates: per-group counts and estimates; reseller names are pseudonymised for
     # researchers by takedown_report_view
     "takedown_report": None,

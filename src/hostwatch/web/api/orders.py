@@ -25,18 +25,14 @@ from hostwatch.enforcement.register import public_register
 from hostwatch.metrics.duty_of_care import scorecard
 from hostwatch.metrics.frame import load_frame
 from hostwatch.metrics.period import parse_period
-from hostwatch.web.api.common import json_response
+from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import Service, db, require, service
+from hostwatch.web.deps import Service, db, service
+from hostwatch.web.disclosure import disclose, disclose_all
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 register_router = APIRouter(tags=["register"])
 scorecard_router = APIRouter(tags=["orders"])
-
-Regulator = Annotated[Principal, Depends(require("regulator"))]
-Readers = Annotated[Principal, Depends(require("regulator", "provider", "analyst", "admin"))]
-ProviderOnly = Annotated[Principal, Depends(require("provider"))]
-Proposers = Annotated[Principal, Depends(require("analyst", "regulator"))]
 
 
 class NewOrder(BaseModel):
@@ -54,7 +50,7 @@ def _scope(principal: Principal) -> int | None:
 @router.post("", status_code=201, summary="Issue a removal order (regulator)")
 def create_order(
     body: NewOrder,
-    principal: Regulator,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
@@ -79,13 +75,13 @@ def create_order(
         offline_after=svc.settings.offline_after,
         reference=order.reference,
     )
-    return view[0].as_json()
+    return disclose("order", view[0].as_json(), principal)
 
 
 @router.get("", summary="Orders: the regulator's all, a provider's own")
 def list_orders(
     request: Request,
-    principal: Readers,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
@@ -95,14 +91,14 @@ def list_orders(
         offline_after=svc.settings.offline_after,
         provider_id=_scope(principal),
     )
-    return json_response(request, [v.as_json() for v in views])
+    return json_response(request, disclose_all("order", [v.as_json() for v in views], principal))
 
 
 @router.get("/{reference}", summary="One order with each case's outcome")
 def get_order(
     reference: str,
     request: Request,
-    principal: Readers,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
@@ -115,7 +111,7 @@ def get_order(
     )
     if not views:
         raise HTTPException(404, "no such order")
-    return json_response(request, views[0].as_json())
+    return json_response(request, disclose("order", views[0].as_json(), principal))
 
 
 def _respond(
@@ -139,13 +135,14 @@ def _respond(
     except OrderError as exc:
         status = 404 if str(exc).startswith("no order") else 422
         raise HTTPException(status, "no such order" if status == 404 else str(exc)) from exc
-    return {"order": reference, kind: event.at.isoformat().replace("+00:00", "Z")}
+    answer = {"order": reference, kind: event.at.isoformat().replace("+00:00", "Z")}
+    return disclose("order_answer", answer, principal)
 
 
 @router.post("/{reference}/acknowledge", summary="Acknowledge receipt (provider)")
 def acknowledge_order(
     reference: str,
-    principal: ProviderOnly,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     note: Annotated[str | None, Body(embed=True, max_length=4000)] = None,
@@ -156,7 +153,7 @@ def acknowledge_order(
 @router.post("/{reference}/objection", summary="Object to an order, with grounds (provider)")
 def object_order(
     reference: str,
-    principal: ProviderOnly,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     grounds: Annotated[str, Body(embed=True, max_length=4000)],
@@ -166,7 +163,7 @@ def object_order(
 
 @router.post("/proposals", status_code=201, summary="Propose an order for a case (analyst)")
 def propose(
-    principal: Proposers,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     case_id: Annotated[int, Body(embed=True)],
@@ -183,7 +180,7 @@ def propose(
 def get_scorecard(
     provider_id: int,
     request: Request,
-    principal: Readers,
+    principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     period: Annotated[str, Query(max_length=60)],
@@ -206,7 +203,7 @@ def get_scorecard(
         )
     except LookupError as exc:
         raise HTTPException(404, "no such provider") from exc
-    return json_response(request, card)
+    return json_response(request, disclose("scorecard", card, principal))
 
 
 @register_router.get("/register", summary="The public register of published decisions")

@@ -16,12 +16,11 @@ from hostwatch.metrics.frame import load_frame
 from hostwatch.metrics.period import parse_period
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, db, service
-from hostwatch.web.portal.routes import back, render, role
+from hostwatch.web.disclosure import disclose
+from hostwatch.web.portal.routes import Viewer, back, render
 from hostwatch.web.security import check_csrf
 
 router = APIRouter(include_in_schema=False)
-OrderReaders = Annotated[Principal, role("admin", "analyst", "regulator", "provider")]
-ProviderUser = Annotated[Principal, role("provider")]
 DB = Annotated[Session, Depends(db)]
 Svc = Annotated[Service, Depends(service)]
 
@@ -31,7 +30,7 @@ def _scope(principal: Principal) -> int | None:
 
 
 @router.get("/orders")
-def orders_page(request: Request, me: OrderReaders, session: DB, svc: Svc) -> Response:
+def orders_page(request: Request, me: Viewer, session: DB, svc: Svc) -> Response:
     views = view_orders(
         session,
         now=svc.clock.now(),
@@ -42,9 +41,7 @@ def orders_page(request: Request, me: OrderReaders, session: DB, svc: Svc) -> Re
 
 
 @router.get("/orders/{reference}")
-def order_page(
-    reference: str, request: Request, me: OrderReaders, session: DB, svc: Svc
-) -> Response:
+def order_page(reference: str, request: Request, me: Viewer, session: DB, svc: Svc) -> Response:
     views = view_orders(
         session,
         now=svc.clock.now(),
@@ -62,7 +59,7 @@ def order_answer(
     reference: str,
     kind: str,
     request: Request,
-    me: ProviderUser,
+    me: Viewer,
     session: DB,
     svc: Svc,
     text: Annotated[str, Form(max_length=4000)] = "",
@@ -92,7 +89,7 @@ def order_answer(
 def scorecard_page(
     provider_id: int,
     request: Request,
-    me: OrderReaders,
+    me: Viewer,
     session: DB,
     svc: Svc,
     period: str = "",
@@ -115,7 +112,7 @@ def scorecard_page(
         )
     except LookupError as exc:
         raise HTTPException(404, "no such provider") from exc
-    return render(request, "scorecard.html", {"card": card})
+    return render(request, "scorecard.html", {"card": disclose("scorecard", card, me)})
 
 
 @router.get("/register")
