@@ -18,8 +18,8 @@ from ntd_servers import T0, Inbox, Site, seed_notice
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hostwatch.cli.app import app as cli
 from hostwatch.attribution.assets import AssetRules
+from hostwatch.cli.app import app as cli
 from hostwatch.clock import Clock
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.case import Case

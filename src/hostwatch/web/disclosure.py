@@ -262,6 +262,8 @@ ATTRIBUTION: dict[str, frozenset[str]] = {
     **_everyone("id", "time.observation", "status", "source.asn", "source.as_name"),
     **_everyone("source.as_org", "source.geolocation.cc", "reseller", "behind_cdn"),
     **_everyone("computed_at"),
+    # how the attribution stands in time: where the address came from, snapshot ages, staleness
+    **_everyone("ip_origin", "stale", "stale_reason", "offsets"),
     "url_pseudonym": frozenset({"researcher"}),
     "source.url": NOT_RESEARCHER,
     "source.fqdn": NOT_RESEARCHER,
