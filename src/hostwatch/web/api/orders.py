@@ -183,12 +183,12 @@ def get_scorecard(
     principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
-    period: Annotated[str, Query(max_length=60)],
+    period: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     if principal.role == "provider" and principal.provider_id != provider_id:
         raise HTTPException(404, "no such provider")
     try:
-        window = parse_period(period)
+        window = parse_period(period or f"{svc.clock.now():%Y}")
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     frame = load_frame(svc.settings.database_url, window, offline_after=svc.settings.offline_after)
