@@ -1,22 +1,34 @@
-"""Running many checks: bounded concurrency, per-host politeness, results streamed out.
+"""Running many checks: bounded concurrency, per-host politeness, results judged and streamed.
 
-Results leave the runner one by one (an async iterator, or a callback in the blocking form) so
-that a pass over 10,000 or 10 million URLs holds only the checks in flight: the caller records
-each result (the takedown layer writes it to the ``checks`` table) and drops it. Requests are
-pulled lazily from the iterable given, so a generator over a database cursor works too.
+Results leave the runner in batches (an async iterator, or a callback in the blocking form) so
+that a pass over 10,000 or 10 million URLs holds only a batch and the checks in flight: the
+caller records each result (the takedown layer writes it to the ``checks`` table) and drops it.
+Requests are pulled lazily from the iterable given, so a generator over a database cursor works
+too.
+
+Before a batch leaves, the runner judges it (``fault``): a failure that can be hostwatch's own,
+a failure whose check far overran its budget (the process was starved), and every failure of a
+batch whose control probes (``controls``) failed before or after it are marked inconclusive.
+The control probes run once before the first check and once after each batch, while the next
+checks are already in flight, so they cost no concurrency. What each batch showed about the
+checker itself is handed to ``on_health`` (the takedown layer records it as an observation).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sized
-from contextlib import suppress
+from contextlib import aclosing, suppress
+from dataclasses import replace
 from datetime import datetime
 
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient
 from hostwatch.settings import Settings
 from hostwatch.takedown.checker.client import Checker, CheckOptions
+from hostwatch.takedown.checker.controls import UNCONTROLLED, ControlReport, Controls
+from hostwatch.takedown.checker.fault import STARVED, STARVED_FACTOR, own_reason
+from hostwatch.takedown.checker.health import BatchHealth
 from hostwatch.takedown.checker.policy import AddressPolicy
 from hostwatch.takedown.checker.politeness import HostGate, Politeness
 from hostwatch.takedown.checker.result import CheckResult
@@ -25,6 +37,10 @@ CheckRequest = str | tuple[str, str | None]
 """A URL, or a URL with the method for that one check (``"HEAD"`` or ``"GET"``)."""
 
 _END = object()
+BATCH = 200
+"""Results judged per pair of control probes: one probe per 200 checks costs ~0.5% more
+requests, and a batch spans seconds, so the probes bracket each check closely."""
+HealthSink = Callable[[BatchHealth], None]
 
 
 def open_checker(
@@ -49,8 +65,36 @@ def _host_key(url: str) -> str:
     return authority.rpartition("@")[2].lower()[:255]
 
 
+def judge(result: CheckResult, budget: float) -> CheckResult:
+    """The result with the inconclusive reason its own failure carries, if any.
+
+    A failure counts only when its kind is the target's doing and the check did not overrun
+    its budget: a check that took far longer than its total timeout allows was not running
+    while its timer should have fired, so its "timeout" or refusal says nothing trustworthy."""
+    if result.online:
+        return result
+    reason = own_reason(result.failure or "unclassified")
+    if reason is None and result.timing.total > budget * STARVED_FACTOR:
+        reason = STARVED
+    return replace(result, inconclusive=reason) if reason else result
+
+
+def settle(
+    batch: list[CheckResult], before: ControlReport, after: ControlReport
+) -> list[CheckResult]:
+    """The batch with its counting failures made inconclusive when a control probe failed."""
+    reason = before.reason if not before.ok else after.reason
+    if reason is None:
+        return batch
+    return [
+        replace(r, inconclusive=reason) if not r.online and r.inconclusive is None else r
+        for r in batch
+    ]
+
+
 class CheckRunner:
-    """Runs checks through one Checker with ``concurrency`` in flight and a HostGate."""
+    """Runs checks through one Checker with ``concurrency`` in flight and a HostGate;
+    ``controls`` are probed around every ``batch`` results."""
 
     def __init__(
         self,
@@ -58,11 +102,15 @@ class CheckRunner:
         *,
         concurrency: int = 100,
         politeness: Politeness | None = None,
+        controls: Controls | None = None,
+        batch: int = BATCH,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.checker = checker
         self.concurrency = concurrency
+        self.controls = controls or Controls()
+        self.batch = batch
         politeness = politeness or Politeness()
         self.gate = HostGate(politeness)
         self._gated = politeness.per_host < concurrency or politeness.min_interval > 0
@@ -74,8 +122,54 @@ class CheckRunner:
         async with self.gate.slot(_host_key(url)):
             return await self.checker.check(url, method)
 
-    async def stream(self, requests: Iterable[CheckRequest]) -> AsyncIterator[CheckResult]:
-        """Yield results in completion order; stopping early cancels the checks in flight."""
+    async def probe(self) -> ControlReport:
+        if not self.controls.configured:
+            return UNCONTROLLED
+        return await self.controls.probe(self.checker)
+
+    async def stream(
+        self, requests: Iterable[CheckRequest], on_health: HealthSink | None = None
+    ) -> AsyncIterator[CheckResult]:
+        """Yield judged results batch by batch, in completion order within a batch; stopping
+        early cancels the checks in flight. ``on_health`` gets each batch's health first."""
+        if isinstance(requests, Sized) and not len(requests):
+            return
+        budget = self.checker.options.timeouts.total
+        before = await self.probe()
+        batch: list[CheckResult] = []
+        # without controls nothing can change a result after it is judged: it leaves at once
+        held = self.controls.configured
+        async with aclosing(self._completed(requests)) as completed:
+            async for result in completed:
+                judged = judge(result, budget)
+                batch.append(judged)
+                if not held:
+                    yield judged
+                if len(batch) >= self.batch:
+                    after = await self.probe()
+                    for settled in self._close(batch, before, after, on_health):
+                        if held:
+                            yield settled
+                    before, batch = after, []
+        if batch:
+            for settled in self._close(batch, before, await self.probe(), on_health):
+                if held:
+                    yield settled
+
+    def _close(
+        self,
+        batch: list[CheckResult],
+        before: ControlReport,
+        after: ControlReport,
+        on_health: HealthSink | None,
+    ) -> list[CheckResult]:
+        settled = settle(batch, before, after)
+        if on_health is not None:
+            on_health(BatchHealth.of(settled, before, after, self.controls.configured))
+        return settled
+
+    async def _completed(self, requests: Iterable[CheckRequest]) -> AsyncIterator[CheckResult]:
+        """Raw results in completion order."""
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self.concurrency)
         source = iter(requests)
         failure: list[BaseException] = []
@@ -116,9 +210,10 @@ async def _drain(
     runner: CheckRunner,
     requests: Iterable[CheckRequest],
     on_result: Callable[[CheckResult], None],
+    on_health: HealthSink | None = None,
 ) -> int:
     count = 0
-    async for result in runner.stream(requests):
+    async for result in runner.stream(requests, on_health):
         on_result(result)
         count += 1
     return count
@@ -158,23 +253,31 @@ class CheckSession:
         on_result: Callable[[CheckResult], None],
         *,
         now: datetime | None = None,
+        on_health: HealthSink | None = None,
     ) -> int:
-        """Check every request, calling ``on_result`` for each; returns the number made."""
+        """Check every request, calling ``on_result`` for each and ``on_health`` for each
+        batch; returns the number made."""
         if now is not None:
             self.clock.set(now)
-        return self._loop.run(self._run(requests, on_result))
+        return self._loop.run(self._run(requests, on_result, on_health))
 
     async def _run(
-        self, requests: Iterable[CheckRequest], on_result: Callable[[CheckResult], None]
+        self,
+        requests: Iterable[CheckRequest],
+        on_result: Callable[[CheckResult], None],
+        on_health: HealthSink | None,
     ) -> int:
         if self._runner is None:
             checker = open_checker(self.settings, self.clock, self.options)
             await checker.__aenter__()
             self._checker = checker
             self._runner = CheckRunner(
-                checker, concurrency=self.concurrency, politeness=self.politeness
+                checker,
+                concurrency=self.concurrency,
+                politeness=self.politeness,
+                controls=Controls.from_settings(self.settings),
             )
-        return await _drain(self._runner, requests, on_result)
+        return await _drain(self._runner, requests, on_result, on_health)
 
     def close(self) -> None:
         """Close the checker's connections and sockets, then the event loop."""
@@ -201,12 +304,19 @@ def run_checks(
     options: CheckOptions | None = None,
     concurrency: int = 100,
     politeness: Politeness | None = None,
+    on_health: HealthSink | None = None,
 ) -> int:
-    """Blocking form for callers outside an event loop; returns the number of checks made."""
+    """Blocking form for callers outside an event loop; returns the number of checks made.
+    The control probes are the settings' (``control_dns_name``, ``control_urls``)."""
 
     async def main() -> int:
         async with open_checker(settings, clock, options) as checker:
-            runner = CheckRunner(checker, concurrency=concurrency, politeness=politeness)
-            return await _drain(runner, requests, on_result)
+            runner = CheckRunner(
+                checker,
+                concurrency=concurrency,
+                politeness=politeness,
+                controls=Controls.from_settings(settings),
+            )
+            return await _drain(runner, requests, on_result, on_health)
 
     return asyncio.run(main())
