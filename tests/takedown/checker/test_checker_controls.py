@@ -4,8 +4,8 @@ only when the checker showed, before and after its batch, that its resolver and 
 from __future__ import annotations
 
 import dns.rcode
-from conftest import HttpServer, ScriptedDns
 
+from conftest import HttpServer, ScriptedDns
 from hostwatch.takedown.checker import (
     BatchHealth,
     CheckResult,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import dns.rcode
 import pytest
-from conftest import FAST, LOOPBACK, PINNED, HttpServer, ScriptedDns
 
+from conftest import FAST, LOOPBACK, PINNED, HttpServer, ScriptedDns
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient
 from hostwatch.takedown.checker import (
