@@ -50,7 +50,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "reappeared": frozenset(
         {"notified", "offline-pending", "removed", "escalated", "moved", "closed", "not-checkable"}
     ),
-    "escalated": frozenset({"offline-pending", "removed", "moved", "closed", "not-checkable"}),
+    # escalation follows the clock, not sightings: an escalated URL may never have been seen
+    "escalated": frozenset({"offline-pending", "removed", "moved", "closed", *_UNSEEN}),
     "moved": frozenset({"new", *_WATCHED, "removed", "closed", *_UNSEEN}),
     "closed": frozenset({"reappeared"}),
     "unconfirmed": frozenset({*_ONLINE, "not-checkable", "moved", "closed"}),

@@ -1,17 +1,18 @@
 """Running many checks: bounded concurrency, per-host politeness, results judged and streamed.
 
-Results leave the runner in batches (an async iterator, or a callback in the blocking form) so
-that a pass over 10,000 or 10 million URLs holds only a batch and the checks in flight: the
-caller records each result (the takedown layer writes it to the ``checks`` table) and drops it.
-Requests are pulled lazily from the iterable given, so a generator over a database cursor works
-too.
+Results leave the runner one by one (an async iterator, or a callback in the blocking form) so
+that a pass over 10,000 or 10 million URLs holds only the checks in flight and at most one batch:
+the caller records each result (the takedown layer writes it to the ``checks`` table) and drops
+it. Requests are pulled lazily from the iterable given, so a generator over a database cursor
+works too.
 
-Before a batch leaves, the runner judges it (``fault``): a failure that can be hostwatch's own,
-a failure whose check far overran its budget (the process was starved), and every failure of a
-batch whose control probes (``controls``) failed before or after it are marked inconclusive.
-The control probes run once before the first check and once after each batch, while the next
-checks are already in flight, so they cost no concurrency. What each batch showed about the
-checker itself is handed to ``on_health`` (the takedown layer records it as an observation).
+Each result is judged (``fault``): a failure that can be hostwatch's own, or one whose check far
+overran its budget (the process was starved), is marked inconclusive. With control probes
+configured (``controls``), results are held per batch of ``BATCH`` and leave only after the probe
+that follows the batch: every failure of a batch whose probe before or after it failed is marked
+inconclusive too. The probes run once before the first check and once after each batch, while
+the next checks are already in flight, so they cost no concurrency. What each batch showed about
+the checker itself is handed to ``on_health`` (the takedown layer records it as an observation).
 """
 
 from __future__ import annotations
