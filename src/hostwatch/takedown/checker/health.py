@@ -117,10 +117,10 @@ def outage_windows(session: Session, start: datetime, end: datetime) -> list[Out
     """The checker's outage windows overlapping ``[start, end)``, per checker, oldest first.
 
     Computed from the ``checker-health`` observations alone, so they can be recomputed at any
-    time; a window already open at ``start`` (its last batch before ``start`` was unhealthy)
-    starts at that batch. ``reason`` is the first unhealthy batch's."""
+    time; a window already open at ``start`` keeps its real start (its first unhealthy batch,
+    however long before). ``reason`` is the first unhealthy batch's."""
     before = (
-        select(Observation.source, Observation.observed_at, Observation.data)
+        select(Observation.observed_at, Observation.data)
         .where(Observation.kind == KIND, Observation.observed_at < start)
         .order_by(Observation.observed_at.desc(), Observation.id.desc())
     )
@@ -131,10 +131,14 @@ def outage_windows(session: Session, start: datetime, end: datetime) -> list[Out
     ).all()
     windows: list[OutageWindow] = []
     for source in sorted(sources):
+        # back from ``start`` to the last healthy batch: the run of unhealthy ones is open at start
         rows: list[tuple[datetime, dict[str, Any] | None]] = []
-        last = session.execute(before.where(Observation.source == source).limit(1)).first()
-        if last is not None:
-            rows.append((last[1], last[2]))
+        for at, data in session.execute(
+            before.where(Observation.source == source).execution_options(yield_per=100)
+        ):
+            if _healthy(data):
+                break
+            rows.insert(0, (at, data))
         rows.extend(
             (row[0], row[1])
             for row in session.execute(
@@ -148,8 +152,12 @@ def outage_windows(session: Session, start: datetime, end: datetime) -> list[Out
                 .order_by(Observation.observed_at, Observation.id)
             )
         )
-        windows.extend(_windows(rows, source, end))
+        windows.extend(w for w in _windows(rows, source, end) if w.end > start)
     return sorted(windows, key=lambda w: (w.start, w.source))
+
+
+def _healthy(data: dict[str, Any] | None) -> bool:
+    return bool(data and data.get("ok"))
 
 
 def _windows(
@@ -159,7 +167,7 @@ def _windows(
     opened: tuple[datetime, str] | None = None
     batches = 0
     for at, data in rows:
-        healthy = bool(data and data.get("ok"))
+        healthy = _healthy(data)
         if not healthy and opened is None:
             opened = (at, str((data or {}).get("reason") or "unknown"))
             batches = 0
