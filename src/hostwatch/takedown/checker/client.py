@@ -286,12 +286,12 @@ class Checker:
         """Check one URL with ``method`` (HEAD or GET-close; default from the options)."""
         trail = _Trail(url=url, started=perf_counter())
         checked_at = self.clock.now()
+        error: str | None = None
         try:
             async with asyncio.timeout(self.options.timeouts.total):
                 outcome, failure = await self._follow(
                     trail, (method or self.options.method).upper()
                 )
-            error = None
         except _Stop as stop:
             outcome, error, failure = stop.outcome, stop.error, stop.failure
         except Exception as exc:
