@@ -75,6 +75,10 @@ def _app(log: ServerLog) -> web.Application:
     async def gone(request: web.Request) -> web.Response:
         return web.Response(status=410)
 
+    async def late_gone(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(status=410)
+
     async def busy(request: web.Request) -> web.Response:
         return web.Response(status=429)
 
@@ -120,6 +124,7 @@ def _app(log: ServerLog) -> web.Application:
     app.router.add_route("*", "/ok", ok)
     app.router.add_route("*", "/gone", gone)
     app.router.add_route("*", "/busy", busy)
+    app.router.add_route("*", "/late-gone", late_gone)
     app.router.add_route("*", "/broken", broken)
     app.router.add_route("*", "/chain/{left}", chain)
     app.router.add_route("*", "/loop", loop)

@@ -243,23 +243,51 @@ async def test_out_of_file_descriptors_is_inconclusive(
     assert "Too many open files" in (result.error or "")
 
 
-async def test_a_starved_checker_is_inconclusive(make_checker, http_server: HttpServer) -> None:
-    """The process stops running (here: the result handler blocks the event loop for 3.5 s)
-    while a check waits on a slow target: the check's 2 s budget cannot fire on time, and its
-    timeout says nothing about the target."""
+@pytest.mark.parametrize("blocked", [3.5, 1.5])
+async def test_a_starved_checker_is_inconclusive(
+    make_checker, http_server: HttpServer, blocked: float
+) -> None:
+    """The process stops running (here: the result handler blocks the event loop) while a
+    check waits on a slow target. Blocked 3.5 s, the check's 2 s budget cannot fire on time and
+    the check overruns it; blocked 1.5 s, the budget fires on time but the check waited through
+    a stall. Either way its timeout says nothing about the target."""
 
     def block(result: CheckResult) -> None:
         if result.url.endswith("/ok"):
-            time.sleep(3.5)
+            time.sleep(blocked)
 
     ok, slow = await judged(
         make_checker(), http_server.url("/ok"), http_server.url("/slow"), on_result=block
     )
     assert ok.online
     assert slow.outcome is Outcome.TIMEOUT
-    assert slow.timing.total > FAST.total * 1.5
+    assert (slow.timing.total > FAST.total * 1.5) is (blocked > FAST.total * 1.5)
     assert slow.failure == "timeout"
     assert slow.inconclusive == "checker-starved"
+
+
+async def test_a_definite_answer_read_after_a_stall_still_counts(
+    make_checker, http_server: HttpServer
+) -> None:
+    """The 410 arrives while the loop is blocked and is read late: it is still the target's."""
+
+    def block(result: CheckResult) -> None:
+        if result.url.endswith("/ok"):
+            time.sleep(1.5)
+
+    _, gone = await judged(
+        make_checker(), http_server.url("/ok"), http_server.url("/late-gone"), on_result=block
+    )
+    assert gone.timing.total > 1.4  # it waited through the stall
+    counts(gone, "http-gone")
+
+
+async def test_a_slow_target_without_a_stall_still_counts(
+    make_checker, http_server: HttpServer
+) -> None:
+    ok, slow = await judged(make_checker(), http_server.url("/ok"), http_server.url("/slow"))
+    assert ok.online
+    counts(slow, "timeout")
 
 
 async def test_an_unknown_failure_is_not_trusted(make_checker, http_server: HttpServer) -> None:

@@ -78,6 +78,10 @@ STARVED_FACTOR = 1.5
 """A failed check whose wall time exceeds its total budget by this factor was starved: the
 budget's own timer could not fire on time, so the event loop (the process) was not running."""
 
+STARVABLE = frozenset({"timeout", "tcp-reset"})
+"""Failures made of waiting: a starved process can cause them (a target's answer read too late,
+a server giving up on a client that stopped reading). A 404 or an NXDOMAIN read late is still
+the target's answer, so starvation does not touch the other kinds."""
 NOT_CHECKABLE = frozenset(k for k, f in FAILURES.items() if f.side is Side.NOT_CHECKABLE)
 
 _NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})

@@ -7,7 +7,8 @@ it. Requests are pulled lazily from the iterable given, so a generator over a da
 works too.
 
 Each result is judged (``fault``): a failure that can be hostwatch's own, or one whose check far
-overran its budget (the process was starved), is marked inconclusive. With control probes
+overran its budget or waited through an event-loop stall (``stalls``: the process was starved),
+is marked inconclusive. With control probes
 configured (``controls``), results are held per batch of ``BATCH`` and leave only after the probe
 that follows the batch: every failure of a batch whose probe before or after it failed is marked
 inconclusive too. The probes run once before the first check and once after each batch, while
@@ -22,17 +23,19 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sized
 from contextlib import aclosing, suppress
 from dataclasses import replace
 from datetime import datetime
+from time import perf_counter
 
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient
 from hostwatch.settings import Settings
 from hostwatch.takedown.checker.client import Checker, CheckOptions
 from hostwatch.takedown.checker.controls import UNCONTROLLED, ControlReport, Controls
-from hostwatch.takedown.checker.fault import STARVED, STARVED_FACTOR, own_reason
+from hostwatch.takedown.checker.fault import STARVABLE, STARVED, STARVED_FACTOR, own_reason
 from hostwatch.takedown.checker.health import BatchHealth
 from hostwatch.takedown.checker.policy import AddressPolicy
 from hostwatch.takedown.checker.politeness import HostGate, Politeness
 from hostwatch.takedown.checker.result import CheckResult
+from hostwatch.takedown.checker.stalls import StallWatch
 
 CheckRequest = str | tuple[str, str | None]
 """A URL, or a URL with the method for that one check (``"HEAD"`` or ``"GET"``)."""
@@ -66,16 +69,19 @@ def _host_key(url: str) -> str:
     return authority.rpartition("@")[2].lower()[:255]
 
 
-def judge(result: CheckResult, budget: float) -> CheckResult:
+def judge(result: CheckResult, budget: float, *, stalled: bool = False) -> CheckResult:
     """The result with the inconclusive reason its own failure carries, if any.
 
-    A failure counts only when its kind is the target's doing and the check did not overrun
-    its budget: a check that took far longer than its total timeout allows was not running
-    while its timer should have fired, so its "timeout" or refusal says nothing trustworthy."""
+    A failure counts only when its kind is the target's doing and, for a failure made of
+    waiting (``STARVABLE``), the process ran while the check waited: a check that took far
+    longer than its total timeout allows, or during which the event loop stalled
+    (``stalled``), was not running when its timers fired, so its timeout says nothing
+    trustworthy. A definite answer (404, NXDOMAIN, refused) read late is still the answer."""
     if result.online:
         return result
     reason = own_reason(result.failure or "unclassified")
-    if reason is None and result.timing.total > budget * STARVED_FACTOR:
+    overran = stalled or result.timing.total > budget * STARVED_FACTOR
+    if reason is None and result.failure in STARVABLE and overran:
         reason = STARVED
     return replace(result, inconclusive=reason) if reason else result
 
@@ -140,9 +146,9 @@ class CheckRunner:
         batch: list[CheckResult] = []
         # without controls nothing can change a result after it is judged: it leaves at once
         held = self.controls.configured
-        async with aclosing(self._completed(requests)) as completed:
-            async for result in completed:
-                judged = judge(result, budget)
+        async with StallWatch() as watch, aclosing(self._completed(requests)) as completed:
+            async for result, started, ended in completed:
+                judged = judge(result, budget, stalled=watch.stalled(started, ended))
                 batch.append(judged)
                 if not held:
                     yield judged
@@ -169,15 +175,19 @@ class CheckRunner:
             on_health(BatchHealth.of(settled, before, after, self.controls.configured))
         return settled
 
-    async def _completed(self, requests: Iterable[CheckRequest]) -> AsyncIterator[CheckResult]:
-        """Raw results in completion order."""
+    async def _completed(
+        self, requests: Iterable[CheckRequest]
+    ) -> AsyncIterator[tuple[CheckResult, float, float]]:
+        """Raw results in completion order, with when their check started and ended."""
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=self.concurrency)
         source = iter(requests)
         failure: list[BaseException] = []
 
         async def work() -> None:
             for request in source:
-                await queue.put(await self.check(request))
+                started = perf_counter()
+                result = await self.check(request)
+                await queue.put((result, started, perf_counter()))
 
         async def finish(workers: list[asyncio.Task[None]]) -> None:
             try:
@@ -196,7 +206,7 @@ class CheckRunner:
         finisher = asyncio.create_task(finish(workers))
         try:
             while (item := await queue.get()) is not _END:
-                assert isinstance(item, CheckResult)
+                assert isinstance(item, tuple)
                 yield item
             if failure:
                 raise failure[0]
