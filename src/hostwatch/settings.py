@@ -81,6 +81,16 @@ class Settings(BaseSettings):
         description="A DNS answer further than this from a notice's time is not contemporaneous: "
         "resolved later (stale) or, for a historical notice, not used at all.",
     )
+    control_dns_name: str | None = Field(
+        None,
+        description="A name the resolver must resolve with each batch of checks, or the "
+        "batch's failures are inconclusive; unset = no DNS control.",
+    )
+    control_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated URLs that must all be reachable with each batch of "
+        "checks, or the batch's failures are inconclusive; empty = no URL control.",
+    )
     notifier_name: str = Field("hostwatch hotline", description="Notifier identity (DSA art. 16).")
     notifier_email: str = Field("hotline@hostwatch.invalid", description="From: of notices.")
     country: str = Field("NL", description="The country whose national total the report uses.")
@@ -99,6 +109,13 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    @field_validator("control_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("now", mode="before")

@@ -28,6 +28,8 @@ CASE_STATES = (
     "moved",
     "escalated",
     "closed",
+    "unconfirmed",
+    "not-checkable",
 )
 
 

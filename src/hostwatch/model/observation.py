@@ -33,4 +33,5 @@ class Observation(Base):
     __table_args__ = (
         Index(None, "url_id", "observed_at"),
         Index(None, "host", "observed_at"),
+        Index(None, "kind", "observed_at"),  # the checker's health records, as outage windows
     )

@@ -13,6 +13,16 @@ reached by a path nobody wrote down.
 - escalated: a message went up the escalation ladder and the URL is still online
 - moved: the hoster changed; held for an analyst
 - closed: done (removed and watched long enough, or closed by an analyst)
+- unconfirmed: conclusive checks failed, but no check ever saw the URL online: it cannot have
+  been taken down by anyone we measured, so it is never "removed"; it leaves this state only
+  when a check sees it online (then "reachable", and the normal course)
+- not-checkable: the address policy forbids checking the URL (private, reserved, an invalid
+  URL); never "reachable" nor "still online"; a later check that may be made moves it on
+
+Only failures that count (``checker.fault``: the target's doing, under passing control probes)
+move a case towards "removed" or "unconfirmed"; an inconclusive check moves no case, except a
+policy block, which makes it "not-checkable". Neither "unconfirmed" nor "not-checkable" is a
+message state: no re-notice or escalation claims such a URL is online.
 """
 
 from __future__ import annotations
@@ -26,18 +36,28 @@ from hostwatch.model.case import CASE_STATES, Case
 
 _ONLINE = ("reachable", "escalated")
 _WATCHED = ("notified", "reachable", "offline-pending", "escalated", "reappeared")
+_UNSEEN = ("unconfirmed", "not-checkable")
 ALLOWED: dict[str, frozenset[str]] = {
-    "new": frozenset({"notified", "reachable", "offline-pending", "removed", "moved", "closed"}),
-    "notified": frozenset({*_ONLINE, "offline-pending", "removed", "moved", "closed"}),
-    "reachable": frozenset({"offline-pending", "escalated", "removed", "moved", "closed"}),
-    "offline-pending": frozenset({*_ONLINE, "removed", "moved", "closed"}),
+    "new": frozenset(
+        {"notified", "reachable", "offline-pending", "removed", "moved", "closed", *_UNSEEN}
+    ),
+    "notified": frozenset({*_ONLINE, "offline-pending", "removed", "moved", "closed", *_UNSEEN}),
+    "reachable": frozenset(
+        {"offline-pending", "escalated", "removed", "moved", "closed", "not-checkable"}
+    ),
+    "offline-pending": frozenset({*_ONLINE, "removed", "moved", "closed", *_UNSEEN}),
     "removed": frozenset({"reappeared", "moved", "closed"}),
     "reappeared": frozenset(
-        {"notified", "offline-pending", "removed", "escalated", "moved", "closed"}
+        {"notified", "offline-pending", "removed", "escalated", "moved", "closed", "not-checkable"}
     ),
-    "escalated": frozenset({"offline-pending", "removed", "moved", "closed"}),
-    "moved": frozenset({"new", *_WATCHED, "removed", "closed"}),
+    # escalation follows the clock, not sightings: an escalated URL may never have been seen
+    "escalated": frozenset({"offline-pending", "removed", "moved", "closed", *_UNSEEN}),
+    "moved": frozenset({"new", *_WATCHED, "removed", "closed", *_UNSEEN}),
     "closed": frozenset({"reappeared"}),
+    "unconfirmed": frozenset({*_ONLINE, "not-checkable", "moved", "closed"}),
+    "not-checkable": frozenset(
+        {*_ONLINE, "offline-pending", "removed", "unconfirmed", "moved", "closed"}
+    ),
 }
 OPEN_STATES = tuple(s for s in CASE_STATES if s != "closed")
 ACTIVE_STATES = tuple(s for s in OPEN_STATES if s not in ("removed", "moved"))

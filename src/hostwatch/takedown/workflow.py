@@ -27,7 +27,14 @@ from hostwatch.model.db import session_factory, session_scope
 from hostwatch.settings import Settings
 from hostwatch.takedown.appointments import bring_forward
 from hostwatch.takedown.cases import open_cases
-from hostwatch.takedown.checker import CheckResult, CheckSession, Politeness, run_checks
+from hostwatch.takedown.checker import (
+    BatchHealth,
+    CheckResult,
+    CheckSession,
+    Politeness,
+    health_observation,
+    run_checks,
+)
 from hostwatch.takedown.notify import (
     MESSAGE_STATES,
     Delivered,
@@ -127,7 +134,9 @@ def check_cases(
     keeps its record but not a verdict. A URL that answers from an address its attribution does
     not list may have moved to another hoster: it is attributed anew at once, and a new party
     gets a case while the old one is held. ``checks`` is an open session to check through
-    (a loop of passes keeps one); without it a checker is opened for this call.
+    (a loop of passes keeps one); without it a checker is opened for this call. Each batch's
+    health (control probes, own-side failures) is recorded as a ``checker-health``
+    observation with the results it judged.
     """
     by_url: dict[str, list[int]] = defaultdict(list)
     for case_id, url in due:
@@ -135,13 +144,17 @@ def check_cases(
     checked = Checked()
     elsewhere: set[int] = set()
     pending: list[CheckResult] = []
+    health: list[BatchHealth] = []
 
     def record() -> None:
         results = {case_id: r for r in pending for case_id in by_url.get(r.url, ())}
         pending.clear()
-        if not results:
+        if not results and not health:
             return
         with session_scope(settings.database_url) as session:
+            for batch in health:
+                session.add(health_observation(batch, now, worker or "checker"))
+            health.clear()
             cases = session.scalars(_CASES_TO_RECORD, {"ids": list(results)}).all()
             # the verdicts look up each case's attribution: one query for the batch, not one each
             wanted = list({case.attribution_id for case in cases} - {None})
@@ -171,9 +184,16 @@ def check_cases(
 
     if by_url:
         if checks is not None:
-            checks.run(list(by_url), collect, now=now)
+            checks.run(list(by_url), collect, now=now, on_health=health.append)
         else:
-            run_checks(list(by_url), collect, settings, clock=Clock.at(now), politeness=politeness)
+            run_checks(
+                list(by_url),
+                collect,
+                settings,
+                clock=Clock.at(now),
+                politeness=politeness,
+                on_health=health.append,
+            )
         record()
     if elsewhere:
         attribute_pending(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -74,6 +75,16 @@ def _app(log: ServerLog) -> web.Application:
     async def gone(request: web.Request) -> web.Response:
         return web.Response(status=410)
 
+    async def late_gone(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        return web.Response(status=410)
+
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=429)
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=503)
+
     async def chain(request: web.Request) -> web.Response:
         left = int(request.match_info["left"])
         raise web.HTTPMovedPermanently("/ok" if left == 0 else f"/chain/{left - 1}")
@@ -112,6 +123,9 @@ def _app(log: ServerLog) -> web.Application:
     app = web.Application(middlewares=[record])
     app.router.add_route("*", "/ok", ok)
     app.router.add_route("*", "/gone", gone)
+    app.router.add_route("*", "/busy", busy)
+    app.router.add_route("*", "/late-gone", late_gone)
+    app.router.add_route("*", "/broken", broken)
     app.router.add_route("*", "/chain/{left}", chain)
     app.router.add_route("*", "/loop", loop)
     app.router.add_route("*", "/to", to)
@@ -237,16 +251,49 @@ def refused_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+async def resetting_server() -> AsyncIterator[int]:
+    """Reads the request and resets the connection (RST, SO_LINGER 0): a target that kills it."""
+
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+def silent_resolver() -> Iterator[str]:
+    """A resolver address whose socket is bound but never answers: our resolver gone quiet."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def dead_resolver() -> str:
+    """A resolver address where nothing listens: the kernel answers port-unreachable."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
 class ScriptedDns:
     """A UDP DNS server whose A answers follow a script per name: the n-th A query of a name
     gets the n-th answer (the last one repeats). AAAA queries get the IPv6 addresses of the
-    name's latest answer. Unknown names get NXDOMAIN."""
+    name's latest answer. Unknown names get NXDOMAIN; ``rcodes`` names get that error code."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.scripts: dict[str, list[list[str]]] = {}
+        self.rcodes: dict[str, dns.rcode.Rcode] = {}
         self.steps: dict[str, int] = {}
         self.queries: list[tuple[str, str]] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -278,6 +325,9 @@ class ScriptedDns:
         name = question.name.to_text(omit_final_dot=True)
         qtype = dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, qtype))
+        if name in self.rcodes:
+            response.set_rcode(self.rcodes[name])
+            return response
         if name not in self.scripts:
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response

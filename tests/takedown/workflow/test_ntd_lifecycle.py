@@ -42,19 +42,26 @@ def test_removed_url_is_watched_then_closed(local: Settings, web: tuple[Site, st
             now=T0,
             rules=LAB,
         )
-        seed_notice(session, f"{base}/gone", received_at=T0, provider_id=hoster.provider_id)
+        seed_notice(
+            session,
+            f"{base}/gone",
+            received_at=T0 - timedelta(hours=6),
+            provider_id=hoster.provider_id,
+        )
+    site.status["/gone"] = 200  # seen online once: only a URL seen online can be removed
     clock = Clock.at(T0)
     seen = []
-    for step in [0, 1, 2, *range(24, 24 * 32, 24)]:
+    for step in [-6, 0, 1, 2, *range(24, 24 * 32, 24)]:
         clock.set(T0 + timedelta(hours=step))
         run_pass(local, clock, politeness=POLITE)
+        site.status["/gone"] = 404
         with session_scope(local.database_url) as session:
             seen.append((step, session.scalar(select(Case.state))))
-    assert seen[2] == (2, "removed")
+    assert seen[3] == (2, "removed")
     closed_at = next(step for step, state in seen if state == "closed")
     assert closed_at == 24 * 30  # the first watch check 30 days after removal (at 0 h)
     # three confirming checks, then a watch check at every daily pass (due every 6 h)
-    assert len(site.requests) == 3 + 30
+    assert len(site.requests) == 1 + 3 + 30
 
 
 def test_contact_added_after_the_case_was_opened(local: Settings, web: tuple[Site, str]) -> None:
@@ -139,14 +146,21 @@ def test_passes_sharing_a_check_session_record_every_verdict_in_batches(
             rules=LAB,
         )
         for n in range(5):
-            site.status[f"/p{n}"] = 200 if n < 2 else 404
-            seed_notice(session, f"{base}/p{n}", received_at=T0, provider_id=hoster.provider_id)
+            site.status[f"/p{n}"] = 200
+            seed_notice(
+                session,
+                f"{base}/p{n}",
+                received_at=T0 - timedelta(hours=6),
+                provider_id=hoster.provider_id,
+            )
     clock = Clock.at(T0)
     checked = []
     with CheckSession(local, politeness=POLITE) as checks:
-        for step in range(3):
+        for step in (-6, 0, 1, 2):
             clock.set(T0 + timedelta(hours=step))
             checked.append(run_pass(local, clock, checks=checks).checked)
+            for n in range(2, 5):  # seen online once, then gone: only then can it be removed
+                site.status[f"/p{n}"] = 404
     with session_scope(local.database_url) as session:
         states = {
             url: state
@@ -156,9 +170,9 @@ def test_passes_sharing_a_check_session_record_every_verdict_in_batches(
         }
         checks_made = session.scalar(select(func.count()).select_from(Check))
     # the online URLs are due again only after the check interval, the offline ones at once
-    assert checked == [5, 3, 3]
+    assert checked == [5, 5, 3, 3]
     assert states == {f"{base}/p{n}": "reachable" if n < 2 else "removed" for n in range(5)}
-    assert checks_made == len(site.requests) == 11
+    assert checks_made == len(site.requests) == 16
 
 
 def test_next_due_counts_only_what_a_pass_would_act_on(local: Settings) -> None:

@@ -160,14 +160,21 @@ def test_offline_after_setting(
 
     monkeypatch.setenv("HOSTWATCH_OFFLINE_AFTER", str(offline_after))
     settings = configure()
-    _site, base = web
+    site, base = web
+    early = T0 - timedelta(hours=6)
     with session_scope(settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
+            session,
+            ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER),
+            now=early,
+            rules=LAB,
         )
-        seed_notice(session, f"{base}/gone", received_at=T0, provider_id=hoster.provider_id)
-    clock = Clock.at(T0)
+        seed_notice(session, f"{base}/gone", received_at=early, provider_id=hoster.provider_id)
+    clock = Clock.at(early)
     polite = Politeness(per_host=8, min_interval=0)
+    site.status["/gone"] = 200  # seen online once: only a URL seen online can be removed
+    run_pass(settings, clock, politeness=polite)
+    site.status["/gone"] = 404
     states = []
     for minutes in (0, 30, 60, 90, 120):
         clock.set(T0 + timedelta(minutes=minutes))

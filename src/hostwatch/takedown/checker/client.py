@@ -40,6 +40,7 @@ from aiohttp.helpers import ceil_timeout
 
 from hostwatch.clock import Clock
 from hostwatch.net.dns import DnsClient
+from hostwatch.takedown.checker.fault import dns_failure, http_failure, socket_failure
 from hostwatch.takedown.checker.policy import AddressPolicy, BlockedAddress
 from hostwatch.takedown.checker.result import (
     HEADERS_OF_INTEREST,
@@ -159,12 +160,14 @@ class _GuardedConnector(aiohttp.TCPConnector):
 
 
 class _Stop(Exception):
-    """Ends a check early with an outcome (blocked, DNS failure, bad redirect...)."""
+    """Ends a check early with an outcome (blocked, DNS failure, bad redirect...) and the
+    failure's kind (a row of ``fault.FAILURES``)."""
 
-    def __init__(self, outcome: Outcome, error: str) -> None:
+    def __init__(self, outcome: Outcome, error: str, failure: str) -> None:
         super().__init__(error)
         self.outcome = outcome
         self.error = error
+        self.failure = failure
 
 
 @dataclass(slots=True)
@@ -198,32 +201,40 @@ class _Trail:
 _PARSER_PHRASE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{0,59}")
 
 
-def _classify(exc: BaseException) -> tuple[Outcome, str]:
-    """Map a client exception to an outcome and a short error text.
+def _classify(exc: BaseException) -> tuple[Outcome, str, str]:
+    """Map a client exception to an outcome, a short error text and the failure's kind.
 
     The text never quotes the response: aiohttp's parser errors embed the offending bytes
     (which may be content), so only the parser's leading phrase ("Bad status line") is kept,
     and unknown exceptions are named by type only."""
     if isinstance(exc, BlockedAddress):
-        return Outcome.BLOCKED, str(exc)
+        return Outcome.BLOCKED, str(exc), "blocked-by-policy"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return Outcome.TLS_ERROR, f"certificate: {exc.certificate_error}"
+        return Outcome.TLS_ERROR, f"certificate: {exc.certificate_error}", "tls"
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        return Outcome.TLS_ERROR, f"TLS: {exc}"
+        return Outcome.TLS_ERROR, f"TLS: {exc}", "tls"
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return Outcome.TIMEOUT, "timeout"
+        return Outcome.TIMEOUT, "timeout", "timeout"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        if exc.os_error.errno == errno.ECONNREFUSED:
-            return Outcome.REFUSED, "connection refused"
-        return Outcome.ERROR, f"connect: {exc.os_error.strerror or exc.os_error}"
+        code = exc.os_error.errno
+        if code == errno.ECONNREFUSED:
+            return Outcome.REFUSED, "connection refused", "tcp-refused"
+        return (
+            Outcome.ERROR,
+            f"connect: {exc.os_error.strerror or exc.os_error}",
+            socket_failure(code),
+        )
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return Outcome.ERROR, "server closed the connection without a response"
+        return Outcome.ERROR, "server closed the connection without a response", "tcp-reset"
     if isinstance(exc, aiohttp.ClientOSError):
-        return Outcome.ERROR, f"connection: {exc.strerror or exc}"
+        return Outcome.ERROR, f"connection: {exc.strerror or exc}", socket_failure(exc.errno)
     if isinstance(exc, aiohttp.ClientResponseError):
         kind = _PARSER_PHRASE.match(str(exc.message))
-        return Outcome.ERROR, f"malformed response: {kind.group(0) if kind else 'unparseable'}"
-    return Outcome.ERROR, type(exc).__name__
+        phrase = kind.group(0) if kind else "unparseable"
+        return Outcome.ERROR, f"malformed response: {phrase}", "malformed"
+    if isinstance(exc, OSError):
+        return Outcome.ERROR, type(exc).__name__, socket_failure(exc.errno)
+    return Outcome.ERROR, type(exc).__name__, "unclassified"
 
 
 class Checker:
@@ -275,13 +286,16 @@ class Checker:
         """Check one URL with ``method`` (HEAD or GET-close; default from the options)."""
         trail = _Trail(url=url, started=perf_counter())
         checked_at = self.clock.now()
+        error: str | None = None
         try:
             async with asyncio.timeout(self.options.timeouts.total):
-                outcome, error = await self._follow(trail, (method or self.options.method).upper())
+                outcome, failure = await self._follow(
+                    trail, (method or self.options.method).upper()
+                )
         except _Stop as stop:
-            outcome, error = stop.outcome, stop.error
+            outcome, error, failure = stop.outcome, stop.error, stop.failure
         except Exception as exc:
-            outcome, error = _classify(exc)
+            outcome, error, failure = _classify(exc)
         return CheckResult(
             url=url,
             outcome=outcome,
@@ -302,11 +316,13 @@ class Checker:
                 perf_counter() - trail.started,
             ),
             error=error[:MAX_ERROR] if error else None,
+            failure=failure,
         )
 
     async def _follow(self, trail: _Trail, method: str) -> tuple[Outcome, str | None]:
+        """The outcome and, for a failure, its kind."""
         if method not in (HEAD, GET):
-            raise _Stop(Outcome.ERROR, f"method {method[:10]!r} is not HEAD or GET")
+            raise _Stop(Outcome.ERROR, f"method {method[:10]!r} is not HEAD or GET", "unclassified")
         target = self._target(trail, trail.url)
         for _ in range(self.options.max_redirects + 1):
             addresses = await self._addresses(trail, target)
@@ -316,9 +332,11 @@ class Checker:
                 target = self._target(trail, location, base=target)
                 continue
             if status >= 400:
-                return Outcome.HTTP_ERROR, None
+                return Outcome.HTTP_ERROR, http_failure(status)
             return Outcome.ONLINE, None
-        raise _Stop(Outcome.ERROR, f"more than {self.options.max_redirects} redirects")
+        raise _Stop(
+            Outcome.ERROR, f"more than {self.options.max_redirects} redirects", "bad-redirect"
+        )
 
     async def _head_or_get(
         self, trail: _Trail, target: Target, addresses: list[str], method: str
@@ -344,10 +362,13 @@ class Checker:
                 target = parse_target(text, max_length=self.options.max_url_length)
         except RefusedTarget as exc:
             trail.final_url = text[:MAX_URL_LENGTH] if base is not None else None
-            raise _Stop(Outcome.BLOCKED, str(exc)) from None
+            raise _Stop(Outcome.BLOCKED, str(exc), "blocked-by-policy") from None
         except InvalidTarget as exc:
             trail.final_url = text[:MAX_URL_LENGTH] if base is not None else None
-            raise _Stop(Outcome.ERROR, str(exc)) from None
+            # a reported URL that cannot be requested can never be checked; a redirect to an
+            # unusable location is what the target serves now
+            kind = "invalid-url" if base is None else "bad-redirect"
+            raise _Stop(Outcome.ERROR, str(exc), kind) from None
         trail.final_url = target.url
         return target
 
@@ -360,15 +381,19 @@ class Checker:
             answer = await self.dns.resolve(target.host)
             trail.dns = answer.elapsed
             if answer.nxdomain:
-                raise _Stop(Outcome.NXDOMAIN, f"{target.host}: no such domain")
+                raise _Stop(Outcome.NXDOMAIN, f"{target.host}: no such domain", "nxdomain")
             if not answer.ok:
-                raise _Stop(Outcome.DNS_FAIL, f"{target.host}: {answer.error or 'no address'}")
+                raise _Stop(
+                    Outcome.DNS_FAIL,
+                    f"{target.host}: {answer.error or 'no address'}",
+                    dns_failure(answer),
+                )
             found = answer.addresses
         if not trail.addresses:
             trail.addresses = found
         vetted = [address for address in found if self.policy.verdict(address) is None]
         if not vetted:
-            raise _Stop(Outcome.BLOCKED, str(self.policy.verdict(found[0])))
+            raise _Stop(Outcome.BLOCKED, str(self.policy.verdict(found[0])), "blocked-by-policy")
         return vetted
 
     async def _request(

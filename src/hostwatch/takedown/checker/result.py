@@ -82,6 +82,11 @@ class CheckResult:
     redirects: tuple[Hop, ...] = ()
     timing: Timing = Timing()
     error: str | None = None
+    failure: str | None = None
+    """The failure kind (a row of ``fault.FAILURES``); None when online."""
+    inconclusive: str | None = None
+    """Why this check is evidence of nothing about the target (set by the runner from the
+    failure kind, the batch's control probes and the check's wall time); None when it counts."""
 
     @property
     def online(self) -> bool:
@@ -111,4 +116,6 @@ class CheckResult:
                 "total": self.timing.total,
             },
             "error": self.error,
+            "failure": self.failure,
+            "inconclusive": self.inconclusive,
         }
