@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.model.audit_heads import optional_key
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.web.api.common import json_response
 from hostwatch.web.auth import Principal
@@ -125,7 +126,8 @@ def get_dossier(
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
     try:
-        dossier = build_dossier(session, provider_id, svc.clock.now())
+        key = optional_key(svc.settings.audit_key_file)
+        dossier = build_dossier(session, provider_id, svc.clock.now(), key)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return json_response(request, dossier.as_dict())
