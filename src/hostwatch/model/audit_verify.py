@@ -73,11 +73,12 @@ def verify_log(
     roots: dict[int, str] = {}
     tree = CompactTree()
     kept: list[bytes] = []  # leaf hashes, only when a consistency proof is to be built
-    forged = False  # one problem per kind: the first place is what the reader needs
+    forged = gap = False  # one problem per kind: the first place is what the reader needs
     for leaf in leaves(session):
         if tree.size in sizes:
             roots[tree.size] = tree.root().hex()
-        if leaf.seq != tree.size and not check.problems:
+        if leaf.seq != tree.size and not gap:
+            gap = True
             check.problems.append(
                 Problem(tree.size, f"the log jumps from index {tree.size} to {leaf.seq}")
             )
@@ -93,10 +94,11 @@ def verify_log(
     roots[tree.size] = tree.root().hex()
     check.tree_size, check.root_hash = tree.size, roots[tree.size]
 
+    exact = min((p.index for p in check.problems), default=None)  # a changed or missing event
     matched = [0]  # sizes some signed head vouches for and the log still matches
     for stored in heads:
         check.heads_checked += 1
-        why = _against(stored, roots, tree.size, key, matched)
+        why = _against(stored, roots, tree.size, key, matched, exact)
         if why is None:
             matched.append(stored.tree_size)
         else:
@@ -118,7 +120,7 @@ def verify_log(
             )
         )
     if head is not None:
-        why = _against(head, roots, tree.size, key, matched)
+        why = _against(head, roots, tree.size, key, matched, exact)
         if (
             why is None
             and head.tree_size
@@ -141,7 +143,12 @@ def _name(head: SignedHead) -> str:
 
 
 def _against(
-    head: SignedHead, roots: dict[int, str], size: int, key: HeadKey | None, matched: list[int]
+    head: SignedHead,
+    roots: dict[int, str],
+    size: int,
+    key: HeadKey | None,
+    matched: list[int],
+    exact: int | None,
 ) -> tuple[int, str] | None:
     """(first bad index, why) when the log does not extend ``head``; None when it does.
 
@@ -153,6 +160,8 @@ def _against(
     if head.tree_size > size:
         return size, f"the log was truncated to {size} events (first missing index {size})"
     if roots[head.tree_size] != head.root_hash:
+        if exact is not None and exact < head.tree_size:
+            return exact, f"the first {head.tree_size} events no longer give the signed root"
         good = max(s for s in matched if s <= head.tree_size)
         return good, (
             f"the first {head.tree_size} events no longer give the signed root: an event at an "
