@@ -252,3 +252,22 @@ def test_existing_chained_events_become_leaves_on_upgrade(tmp_path: Path) -> Non
     with session_scope(url) as s:
         first = verify_log(s, None).first_problem
     assert first is not None and first.index == 1
+
+
+def test_the_report_carries_the_head_it_was_built_on(
+    settings: Settings, key_file: Path, tmp_path: Path
+) -> None:
+    from metrics.test_frame import populate
+
+    populate(settings.database_url)
+    _append(settings.database_url, 0, 3)
+    out = tmp_path / "report"
+    code, output = run("report", "--period", "2024", "--out", str(out), "--no-pdf")
+    assert code == 0, output
+    with session_scope(settings.database_url) as s:
+        head = s.scalars(select(AuditHead)).one()  # signed for the report and kept
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert head.tree_size == 3
+    assert head.root_hash in html and head.signature in html and head.key_id in html
+    code, output = run("audit", "verify")
+    assert code == 0 and "1 stored head(s) checked" in output, output

@@ -83,12 +83,13 @@ def event_bytes(
     JSON with sorted keys and ASCII escapes, the instant in UTC: the same event gives the same
     bytes whether it comes back from SQLite or PostgreSQL (JSONB reorders keys).
     """
-    return json.dumps(
-        [at.astimezone(UTC).isoformat(), actor, action, object_type, object_id, reason, data],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
+    return _CANONICAL.encode(
+        [at.astimezone(UTC).isoformat(), actor, action, object_type, object_id, reason, data]
     ).encode()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+"""Built once: a verify encodes a million events, and building an encoder per call cost a third."""
 
 
 def event_leaf(event: AuditEvent) -> bytes:
@@ -187,21 +188,25 @@ class StoredLeaf:
     """The leaf hash recomputed from the event's content (``stored_hash`` may have been forged)."""
 
 
+_LEAF_COLUMNS = select(
+    AuditEvent.seq,
+    AuditEvent.id,
+    AuditEvent.hash,
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.reason,
+    AuditEvent.data,
+).order_by(AuditEvent.seq)
+
+
 def leaves(session: Session, batch: int = 20_000) -> Iterator[StoredLeaf]:
-    """Every event in leaf order with its recomputed leaf hash, streamed (O(batch) memory)."""
-    columns = select(
-        AuditEvent.seq,
-        AuditEvent.id,
-        AuditEvent.hash,
-        AuditEvent.at,
-        AuditEvent.actor,
-        AuditEvent.action,
-        AuditEvent.object_type,
-        AuditEvent.object_id,
-        AuditEvent.reason,
-        AuditEvent.data,
-    ).order_by(AuditEvent.seq)
-    for seq, event_id, stored, *fields in session.execute(
-        columns.execution_options(yield_per=batch)
-    ):
+    """Every event in leaf order with its recomputed leaf hash, streamed (O(batch) memory).
+
+    Core rows, not ORM ones: ORM loading took 40% of a full verify.
+    """
+    rows = session.connection().execution_options(yield_per=batch).execute(_LEAF_COLUMNS)
+    for seq, event_id, stored, *fields in rows:
         yield StoredLeaf(seq, event_id, stored, leaf_hash(event_bytes(*fields)))
