@@ -159,6 +159,7 @@ def _locked_tree(session: Session) -> AuditTree:
     held = session.info.get(_LOCKED)
     if held is not None and held[0] is transaction:
         return held[1]
+    session.flush()  # the row in memory may be ahead of the database (a savepoint released)
     query = select(AuditTree).where(AuditTree.id == TREE_ROW)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
