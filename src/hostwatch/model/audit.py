@@ -208,6 +208,7 @@ def leaves(session: Session, batch: int = 20_000) -> Iterator[StoredLeaf]:
 
     Core rows, not ORM ones: ORM loading took 40% of a full verify.
     """
-    rows = session.connection().execution_options(yield_per=batch).execute(_LEAF_COLUMNS)
+    # Options on the statement: on the connection they would stay for its later statements.
+    rows = session.connection().execute(_LEAF_COLUMNS.execution_options(yield_per=batch))
     for seq, event_id, stored, *fields in rows:
         yield StoredLeaf(seq, event_id, stored, leaf_hash(event_bytes(*fields)))
