@@ -123,8 +123,7 @@ def record(
     row; later events of the same transaction extend the row in memory (a delivery or a check
     writes several), and the unit of work writes it back with them.
     """
-    tree_row = _locked_tree(session)
-    tree = tree_row.compact()
+    tree_row, tree = _locked_tree(session)
     # A JSON round trip gives ``data`` the form it will be read back in (tuples become lists).
     stored = json.loads(json.dumps(data)) if data is not None else None
     event = AuditEvent(
@@ -146,11 +145,13 @@ def record(
 
 
 _LOCKED = "hostwatch.audit.locked"
-"""Session.info key: (the transaction that holds the append lock, the tree row it read)."""
+"""Session.info key: (the transaction that holds the append lock, the tree row it read, the
+row's tree)."""
 
 
-def _locked_tree(session: Session) -> AuditTree:
-    """The tree row, read under the append lock, once per transaction or savepoint.
+def _locked_tree(session: Session) -> tuple[AuditTree, CompactTree]:
+    """The tree row, read under the append lock once per transaction or savepoint, and its
+    right edge (parsed once: later appends of the transaction extend it in memory).
 
     A savepoint that rolls back releases what it locked and expires the row, so the enclosing
     transaction locks and reads again.
@@ -158,7 +159,7 @@ def _locked_tree(session: Session) -> AuditTree:
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_LOCKED)
     if held is not None and held[0] is transaction:
-        return held[1]
+        return held[1], held[2]
     session.flush()  # the row in memory may be ahead of the database (a savepoint released)
     query = select(AuditTree).where(AuditTree.id == TREE_ROW)
     if session.get_bind().dialect.name == "postgresql":
@@ -169,8 +170,9 @@ def _locked_tree(session: Session) -> AuditTree:
         )
     row = session.scalars(query.execution_options(populate_existing=True)).one()
     transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info[_LOCKED] = (transaction, row)
-    return row
+    held = (transaction, row, row.compact())
+    session.info[_LOCKED] = held
+    return held[1], held[2]
 
 
 def tree_state(session: Session) -> AuditTree:
