@@ -146,8 +146,9 @@ def build_dossier(
                 timeline=case_timeline(session, case),
             )
         )
-    head = published_head(session, key, now)
-    return Dossier(provider, stats, missed, chain_head(session), now, head)
+    chain = chain_head(session)
+    head = published_head(session, key if chain.intact else None, now)  # never sign a broken log
+    return Dossier(provider, stats, missed, chain, now, head)
 
 
 def dossier_pdf(html: str) -> bytes:
