@@ -9,12 +9,15 @@ ones; ``audit verify --head`` must name where the log stops being the one the he
 from __future__ import annotations
 
 import json
+import os
 import stat
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import column, delete, insert, select, table, update
 from typer.testing import CliRunner
 
 from hostwatch.cli.app import app
@@ -22,7 +25,8 @@ from hostwatch.model import AuditEvent, AuditHead, AuditTree
 from hostwatch.model.audit import event_leaf, record
 from hostwatch.model.audit_heads import HeadKey
 from hostwatch.model.audit_verify import verify_log
-from hostwatch.model.db import migrate, session_scope
+from hostwatch.model.base import JsonType, UTCDateTime
+from hostwatch.model.db import engine_for, migrate, session_scope
 from hostwatch.model.merkle import CompactTree, verify_inclusion
 from hostwatch.settings import Settings
 
@@ -225,20 +229,58 @@ def test_a_head_fails_with_another_key_or_a_forged_field(
     assert run("audit", "head")[0] == 2
 
 
-def test_existing_chained_events_become_leaves_on_upgrade(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema yet, to be migrated step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    import psycopg
+
+    server = os.environ.get("HOSTWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+    name = f"hw_audit_up_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    engine_for(f"{server}/{name}").dispose()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_existing_chained_events_become_leaves_on_upgrade(empty_url: str) -> None:
     """A database from before the tree: its events, in id order, are the first leaves."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = empty_url
     migrate(url, "0007")
+    old_events = table(
+        "audit_events",
+        column("at", UTCDateTime()),
+        column("actor"),
+        column("action"),
+        column("object_type"),
+        column("object_id"),
+        column("reason"),
+        column("data", JsonType),
+        column("prev_hash"),
+        column("hash"),
+    )
     with session_scope(url) as s:
-        for i in range(5):
-            s.execute(
-                text(
-                    "INSERT INTO audit_events (at, actor, action, object_type, object_id, "
-                    "reason, data, prev_hash, hash) VALUES (:at, 'a', 'case.state', 'case', "
-                    ":oid, NULL, :data, 'x', 'y')"
-                ),
-                {"at": f"2024-03-01 10:0{i}:00.000000", "oid": str(i), "data": '{"b": 1, "a": 2}'},
-            )
+        s.execute(
+            insert(old_events),
+            [
+                {
+                    "at": T0 + timedelta(minutes=i),
+                    "actor": "a",
+                    "action": "case.state",
+                    "object_type": "case",
+                    "object_id": str(i),
+                    "reason": None,
+                    "data": {"b": i, "a": [1, 2]},
+                    "prev_hash": "x",
+                    "hash": "y",
+                }
+                for i in range(5)
+            ],
+        )
     migrate(url)
     with session_scope(url) as s:
         check = verify_log(s, None)
