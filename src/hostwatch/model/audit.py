@@ -205,12 +205,16 @@ _LEAF_COLUMNS = select(
 ).order_by(AuditEvent.seq)
 
 
-def leaves(session: Session, batch: int = 20_000) -> Iterator[StoredLeaf]:
-    """Every event in leaf order with its recomputed leaf hash, streamed (O(batch) memory).
+def leaves(session: Session, below: int, batch: int = 20_000) -> Iterator[StoredLeaf]:
+    """The events with a leaf index below ``below``, in leaf order, with their recomputed leaf
+    hashes, streamed (O(batch) memory).
 
+    ``below`` is the size of a tree row read before: appends committed since have larger
+    indices, so a check while the service writes sees one consistent tree, not a torn one.
     Core rows, not ORM ones: ORM loading took 40% of a full verify.
     """
+    query = _LEAF_COLUMNS.where(AuditEvent.seq < below)
     # Options on the statement: on the connection they would stay for its later statements.
-    rows = session.connection().execute(_LEAF_COLUMNS.execution_options(yield_per=batch))
+    rows = session.connection().execute(query.execution_options(yield_per=batch))
     for seq, event_id, stored, *fields in rows:
         yield StoredLeaf(seq, event_id, stored, leaf_hash(event_bytes(*fields)))

@@ -67,6 +67,8 @@ def verify_log(
     with ``key``, and a consistency proof from its size to the current tree checks out.
     """
     check = LogCheck()
+    # Heads, then the tree row, then the leaves below the row's size: while the service appends,
+    # every head read is within that row, and every leaf below it was committed with it.
     heads = stored_heads(session)
     row = tree_state(session)
     sizes = {h.tree_size for h in heads} | {row.tree_size} | ({head.tree_size} if head else set())
@@ -74,7 +76,7 @@ def verify_log(
     tree = CompactTree()
     kept: list[bytes] = []  # leaf hashes, only when a consistency proof is to be built
     forged = gap = False  # one problem per kind: the first place is what the reader needs
-    for leaf in leaves(session):
+    for leaf in leaves(session, row.tree_size):
         if tree.size in sizes:
             roots[tree.size] = tree.root().hex()
         if leaf.seq != tree.size and not gap:
@@ -179,11 +181,16 @@ def inclusion(session: Session, event_id: int) -> dict[str, Any]:
     event = session.get(AuditEvent, event_id)
     if event is None:
         raise LookupError(f"no audit event {event_id}")
-    hashes: Sequence[bytes] = [leaf.leaf for leaf in leaves(session)]
-    root = root_of(hashes)
     row = tree_state(session)
+    hashes: Sequence[bytes] = [leaf.leaf for leaf in leaves(session, row.tree_size)]
+    root = root_of(hashes)
     leaf = event_leaf(event)
-    if row.tree_size != len(hashes) or row.root_hash != root.hex() or hashes[event.seq] != leaf:
+    if (
+        row.tree_size != len(hashes)
+        or row.root_hash != root.hex()
+        or event.seq >= len(hashes)
+        or hashes[event.seq] != leaf
+    ):
         raise ValueError("the stored log does not match its tree head; run `audit verify`")
     proof = inclusion_proof(hashes, event.seq)
     if not verify_inclusion(event.seq, len(hashes), leaf, proof, root):
