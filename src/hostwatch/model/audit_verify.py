@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hostwatch.model.audit import AuditEvent, event_leaf, leaves, tree_state
 from hostwatch.model.audit_heads import HeadKey, SignedHead, stored_heads
 from hostwatch.model.merkle import (
+    EMPTY_ROOT,
     CompactTree,
     consistency_proof,
     inclusion_proof,
@@ -41,7 +42,7 @@ class Problem:
 @dataclass
 class LogCheck:
     tree_size: int = 0
-    root_hash: str = CompactTree().root().hex()
+    root_hash: str = EMPTY_ROOT.hex()
     last_event_id: int | None = None
     last_hash: str | None = None
     heads_checked: int = 0

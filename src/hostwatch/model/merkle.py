@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-HASH_BYTES = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
