@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="Secret for the keyed hashes of the researcher export; set your own.",
     )
 
+    audit_key_file: Path | None = Field(
+        None,
+        description="Ed25519 key (PEM or raw 32-byte seed) that signs audit-log heads; keep it "
+        "outside the database. Create one with `hostwatch audit keygen --out FILE`.",
+    )
+
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hostwatch.enforcement.orders import OrderView, view_orders
-from hostwatch.model.audit import AuditEvent, record
+from hostwatch.model.audit import record
+from hostwatch.model.audit_heads import HeadKey, published_head
 from hostwatch.model.check import Check
 from hostwatch.model.order import ProviderTurnover, SanctionRecord
 from hostwatch.model.party import Provider
@@ -146,6 +147,7 @@ def propose(
     now: datetime,
     offline_after: int,
     actor: str,
+    audit_key: HeadKey | None = None,
 ) -> SanctionRecord:
     """Compute a sanction proposal for a provider's orders issued in ``period``."""
     provider = session.scalar(select(Provider).where(Provider.name == provider_name))
@@ -194,9 +196,6 @@ def propose(
         outcome, amount = "fine", fine + penalty
     else:
         outcome, amount = "penalty", penalty
-    head = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
     data: dict[str, Any] = {
         "provider": provider.name,
         "period": period_label,
@@ -218,7 +217,6 @@ def propose(
         "amount_eur": amount,
         "policy": policy.__dict__,
         "evidence": evidence,
-        "audit_log": {"last_event": head[0], "hash": head[1]} if head else None,
     }
     if turnover is None and outcome == "fine":
         data["note"] = "no turnover entered: the fine is not capped; enter it before deciding"
@@ -245,6 +243,9 @@ def propose(
         object_id=proposal.reference,
         data={"provider": provider.name, "outcome": outcome, "amount_eur": amount},
     )
+    # the audit head the proposal was built on, its own event included: signed when a key is
+    # configured, so the evidence can be checked against the log later (`audit verify --head`)
+    proposal.data = {**data, "audit_head": published_head(session, audit_key, now)}
     return proposal
 
 

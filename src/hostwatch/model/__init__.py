@@ -1,13 +1,14 @@
 """The domain: records (immutable, timestamped, sourced) and the entities derived from them.
 
-Records: Notice, Observation, Check, Message (+ Delivery), AuditEvent, Snapshot. They are inserted
-once and never updated. Derived: Url, Attribution, Provider, Contact, Case; each can be recomputed
-from the records.
+Records: Notice, Observation, Check, Message (+ Delivery), AuditEvent (the leaves of a Merkle tree:
+AuditTree, AuditHead), Snapshot. They are inserted once and never updated. Derived: Url,
+Attribution, Provider, Contact, Case; each can be recomputed from the records.
 """
 
 from hostwatch.model.appointment import CheckAppointment
 from hostwatch.model.attribution import Attribution
-from hostwatch.model.audit import AuditEvent
+from hostwatch.model.audit import AuditEvent, AuditTree
+from hostwatch.model.audit_heads import AuditHead
 from hostwatch.model.base import Base
 from hostwatch.model.case import Case
 from hostwatch.model.check import Check
@@ -31,6 +32,8 @@ __all__ = [
     "ApiToken",
     "Attribution",
     "AuditEvent",
+    "AuditHead",
+    "AuditTree",
     "Base",
     "Case",
     "Check",

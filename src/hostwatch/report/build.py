@@ -47,6 +47,8 @@ class ReportOptions:
     curves: int = 6
     bootstrap: int = 50
     generated_at: datetime | None = None
+    audit_head: Mapping[str, Any] | None = None
+    """The audit log's head the report was built on (tree_size, root_hash, signature, ...)."""
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 A dossier holds the provider, its figures, every case that stayed online past the norm with its
 timeline (messages sent, checks that saw it online after the deadline: the evidence of
-non-removal) and the head of the audit-log hash chain at the time of export with the result of
-re-verifying the chain, so a reader can later run ``hostwatch audit verify`` and compare heads.
+non-removal) and the head of the audit log at the time of export with the result of re-verifying
+it, so a reader can later run ``hostwatch audit verify --head`` with the signed head it carries.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hostwatch.model import AuditEvent, Case, Check, Provider, Url
-from hostwatch.model.audit import verify_chain
+from hostwatch.model import Case, Check, Provider, Url
+from hostwatch.model.audit_heads import HeadKey, published_head
+from hostwatch.model.audit_verify import verify_log
 from hostwatch.web.rows import iso, takedown_seconds
 from hostwatch.web.stats import NORM, ProviderStats, missed_norm, provider_stats
 from hostwatch.web.timeline import Event, case_timeline
@@ -57,6 +58,7 @@ class Dossier:
     cases: list[MissedCase]
     chain: ChainHead
     generated_at: datetime
+    audit_head: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class Dossier:
             "generated_at": iso(self.generated_at),
             "stats": self.stats.as_dict(),
             "audit_chain": self.chain.as_dict(),
+            "audit_head": self.audit_head,
             "cases": [
                 {
                     **{k: v for k, v in c.__dict__.items() if k != "timeline"},
@@ -79,17 +82,16 @@ class Dossier:
 
 
 def chain_head(session: Session) -> ChainHead:
-    last = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    first_break = next(iter(verify_chain(session)), None)
+    check = verify_log(session, None)
+    first = check.first_problem
     return ChainHead(
-        events=count,
-        last_id=last[0] if last else None,
-        last_hash=last[1] if last else None,
-        intact=first_break is None,
-        first_break=first_break.event_id if first_break else None,
+        events=check.tree_size,
+        last_id=check.last_event_id,
+        last_hash=check.last_hash,
+        intact=check.intact,
+        first_break=(first.event_id if first.event_id is not None else first.index)
+        if first
+        else None,
     )
 
 
@@ -97,7 +99,9 @@ def providers_missing_deadlines(session: Session, now: datetime) -> list[Provide
     return [s for s in provider_stats(session, now) if s.missed_norm > 0]
 
 
-def build_dossier(session: Session, provider_id: int, now: datetime) -> Dossier:
+def build_dossier(
+    session: Session, provider_id: int, now: datetime, key: HeadKey | None = None
+) -> Dossier:
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise LookupError("no such provider")
@@ -142,7 +146,9 @@ def build_dossier(session: Session, provider_id: int, now: datetime) -> Dossier:
                 timeline=case_timeline(session, case),
             )
         )
-    return Dossier(provider, stats, missed, chain_head(session), now)
+    chain = chain_head(session)
+    head = published_head(session, key if chain.intact else None, now)  # never sign a broken log
+    return Dossier(provider, stats, missed, chain, now, head)
 
 
 def dossier_pdf(html: str) -> bytes:

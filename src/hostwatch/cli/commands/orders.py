@@ -253,6 +253,7 @@ def sanctions_propose(
     """Propose a sanction from the provider's missed orders in a period; prints its reference."""
     from hostwatch.enforcement.sanctions import SanctionError, load_sanction_policy, propose
     from hostwatch.metrics.period import parse_period
+    from hostwatch.model.audit_heads import optional_key
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
 
@@ -273,6 +274,7 @@ def sanctions_propose(
                 now=settings.clock().now(),
                 offline_after=settings.offline_after,
                 actor=actor,
+                audit_key=optional_key(settings.audit_key_file),
             )
             document = {"reference": proposal.reference, **(proposal.data or {})}
     except SanctionError as exc:

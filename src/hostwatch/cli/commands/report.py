@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from hostwatch.cli.measure_window import period_and_sizes
-from hostwatch.settings import get_settings
+from hostwatch.settings import Settings, get_settings
 
 
 def report(
@@ -43,6 +43,7 @@ def report(
 
     settings = get_settings()
     chosen, size_map = period_and_sizes(settings, period, sizes)
+    audit_head = _audit_head(settings)
     options = ReportOptions(
         country=country or settings.country,
         sizes=size_map,
@@ -51,6 +52,7 @@ def report(
         pseudonym_key=settings.pseudonym_key,
         show_urls=show_urls,
         generated_at=settings.clock().now(),
+        audit_head=audit_head,
     )
     console = Console(stderr=True)
     with console.status("computing the report"):
@@ -69,6 +71,21 @@ def report(
     for path in (files.html, files.pdf, files.cases_csv, files.researcher_csv, files.providers_csv):
         if path is not None:
             console.print(f"wrote {path}")
+
+
+def _audit_head(settings: Settings) -> dict[str, Any]:
+    """The audit log's head the report is built on: signed and kept when a key is configured."""
+    from hostwatch.model.audit_heads import optional_key, published_head
+    from hostwatch.model.db import migrate, session_scope
+
+    try:
+        key = optional_key(settings.audit_key_file)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: audit key: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    migrate(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        return published_head(session, key, settings.clock().now())
 
 
 def register(app: typer.Typer) -> None:

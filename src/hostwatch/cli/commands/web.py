@@ -6,8 +6,9 @@ belongs to attribution, so verified ownership has its own group).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,10 +16,15 @@ from rich.table import Table
 
 from hostwatch.settings import get_settings
 
+if TYPE_CHECKING:
+    from hostwatch.model.audit_heads import HeadKey
+
 tokens_app = typer.Typer(
     help="API tokens: create (shown once), list, revoke.", no_args_is_help=True
 )
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: signed heads, verification, inclusion proofs.", no_args_is_help=True
+)
 watchlist_app = typer.Typer(help="Known bad resellers and networks.", no_args_is_help=True)
 access_app = typer.Typer(
     help="Verified provider ownership (ASNs, prefixes, WHOIS orgs).", no_args_is_help=True
@@ -140,19 +146,107 @@ def tokens_revoke(
     typer.echo(f"token {token_id} revoked")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit-log hash chain; exit 1 naming the first bad event if it is broken."""
-    from hostwatch.model.db import session_scope
-    from hostwatch.web.dossier import chain_head
+def _audit_key(required: bool) -> HeadKey | None:
+    """The signing key of the settings; exit 2 when it is needed and missing or unreadable."""
+    from hostwatch.model.audit_heads import optional_key
 
-    with session_scope(get_settings().database_url) as session:
-        head = chain_head(session)
-    if not head.intact:
-        err.print(f"[red]audit chain broken at event {head.first_break}[/red]")
-        typer.echo(f"broken at event {head.first_break}")
+    path = get_settings().audit_key_file
+    if path is None and required:
+        err.print("[red]error:[/red] set HOSTWATCH_AUDIT_KEY_FILE (see `hostwatch audit keygen`)")
+        raise typer.Exit(2)
+    try:
+        return optional_key(path)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] audit key: {exc}")
+        raise typer.Exit(2) from exc
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[Path, typer.Option(help="Where to write the new key (PEM, mode 0600).")],
+) -> None:
+    """Create an Ed25519 key for signing heads; point HOSTWATCH_AUDIT_KEY_FILE at it."""
+    from hostwatch.model.audit_heads import HeadKey
+
+    try:
+        key = HeadKey.generate(out)
+    except FileExistsError as exc:
+        err.print(f"[red]error:[/red] {out} exists; a signing key is never overwritten")
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {out}; key_id {key.key_id}")
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Sign the log's current size and root, keep the head, print it as JSON."""
+    from hostwatch.model.audit_heads import sign_head
+    from hostwatch.model.db import session_scope
+
+    key = _audit_key(required=True)
+    assert key is not None
+    with session_scope(_database()) as session:
+        head = sign_head(session, key, get_settings().clock().now())
+    typer.echo(json.dumps(head.as_dict(), indent=2))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="A head printed by `audit head`: exit 1 unless the log still extends it.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every leaf and the root, check every signed head; exit 1 naming the first bad
+    index (and event) if the log was changed, cut or forked."""
+    from hostwatch.model.audit_heads import SignedHead
+    from hostwatch.model.audit_verify import verify_log
+    from hostwatch.model.db import session_scope
+
+    given = None
+    if head is not None:
+        try:
+            given = SignedHead.from_dict(json.loads(head.read_text()))
+        except ValueError as exc:  # JSONDecodeError is one
+            err.print(f"[red]error:[/red] {head}: {exc}")
+            raise typer.Exit(2) from exc
+    key = _audit_key(required=given is not None)
+    with session_scope(_database()) as session:
+        check = verify_log(session, key, given)
+    first = check.first_problem
+    if first is not None:
+        where = f"event {first.event_id}, index {first.index}" if first.event_id else None
+        typer.echo(f"audit log broken at {where or f'index {first.index}'}: {first.message}")
+        for problem in sorted(check.problems, key=lambda p: p.index)[1:]:
+            typer.echo(f"  also at {problem}")
         raise typer.Exit(1)
-    typer.echo(f"audit chain intact: {head.events} events; head {head.last_id} {head.last_hash}")
+    signed = "" if key else " (signatures not checked: no HOSTWATCH_AUDIT_KEY_FILE)"
+    extends = f"; extends the head of {given.tree_size} events" if given else ""
+    typer.echo(
+        f"audit log intact: {check.tree_size} events; root {check.root_hash}; "
+        f"{check.heads_checked} stored head(s) checked{signed}{extends}"
+    )
+
+
+@audit_app.command("proof")
+def audit_proof(event_id: Annotated[int, typer.Argument(help="Audit event id.")]) -> None:
+    """Print an RFC 9162 inclusion proof of one event in the current tree as JSON."""
+    from hostwatch.model.audit_verify import inclusion
+    from hostwatch.model.db import session_scope
+
+    try:
+        with session_scope(_database()) as session:
+            proof = inclusion(session, event_id)
+    except LookupError as exc:
+        err.print(f"[red]error:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(proof, indent=2))
 
 
 @watchlist_app.command("import")

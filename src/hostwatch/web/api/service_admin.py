@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.watchlist import alerts
+from hostwatch.model.audit_heads import optional_key
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.takedown.provider_answers import decide, pending_requests
 from hostwatch.web.api.common import Caller, json_response
@@ -120,7 +121,8 @@ def get_dossier(
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
     try:
-        dossier = build_dossier(session, provider_id, svc.clock.now())
+        key = optional_key(svc.settings.audit_key_file)
+        dossier = build_dossier(session, provider_id, svc.clock.now(), key)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return json_response(request, dossier.as_dict())

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hostwatch.attribution.watchlist import alerts
 from hostwatch.model import Case, Provider, ProviderAsset
+from hostwatch.model.audit_heads import optional_key
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.takedown import provider_answers
 from hostwatch.web.api.cases import case_query
@@ -449,9 +450,10 @@ def dossiers_page(request: Request, principal: Viewer, session: DB, svc: Svc) ->
     )
 
 
-def _dossier(session: Session, provider_id: int, now: datetime) -> Any:
+def _dossier(session: Session, provider_id: int, svc: Service) -> Any:
     try:
-        return build_dossier(session, provider_id, now)
+        key = optional_key(svc.settings.audit_key_file)
+        return build_dossier(session, provider_id, svc.clock.now(), key)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
 
@@ -460,7 +462,7 @@ def _dossier(session: Session, provider_id: int, now: datetime) -> Any:
 def dossier_page(
     provider_id: int, request: Request, principal: Viewer, session: DB, svc: Svc
 ) -> Response:
-    dossier = _dossier(session, provider_id, svc.clock.now())
+    dossier = _dossier(session, provider_id, svc)
     return render(request, "dossier.html", {"d": dossier.as_dict()})
 
 
@@ -468,7 +470,7 @@ def dossier_page(
 def dossier_pdf_page(
     provider_id: int, request: Request, principal: Viewer, session: DB, svc: Svc
 ) -> Response:
-    dossier = _dossier(session, provider_id, svc.clock.now())
+    dossier = _dossier(session, provider_id, svc)
     html = env.get_template("dossier_pdf.html").render(d=dossier.as_dict())
     return Response(
         dossier_pdf(html),

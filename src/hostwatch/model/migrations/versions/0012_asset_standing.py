@@ -6,7 +6,7 @@ automatically attributed to that provider. These are three different facts, so t
 column with three values; only ``verified`` widens what a provider's token sees.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
