@@ -118,10 +118,10 @@ class _Servers:
         self.requests = 0
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.requests += 1
         host = request.host.split(":")[0].lower()
         if host == CONTROL_HOST:
             return web.Response(text="control\n", content_type="text/plain")
+        self.requests += 1
         port = request.url.port
         suffix = "" if port in (None, 80) else f":{port}"
         url = f"http://{host}{suffix}{request.path_qs}"
@@ -210,7 +210,7 @@ class SimulatedInternet:
 
     @property
     def requests(self) -> int:
-        """HTTP requests the web servers have answered so far."""
+        """HTTP requests for the providers' hosts answered so far (control probes not counted)."""
         if self._child is None:
             return self._final_requests
         return int(self._ask("requests"))
