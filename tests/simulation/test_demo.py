@@ -5,24 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import socket
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from hostwatch.cli.app import app
-
-
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--notices", "60", "--step-hours", "4", "--no-pdf"]
-    )
-    assert result.exit_code == 0, result.output
-    assert "SIMULATED year 2025: 60 notices" in result.output
-    return out
 
 
 def _rows(out: Path, sql: str) -> list[tuple]:
@@ -73,3 +62,16 @@ def test_cases_were_removed_with_takedown_times(demo_out: Path) -> None:
     checks = _rows(demo_out, "SELECT count(*) FROM checks")[0][0]
     assert removed >= 20
     assert checks > removed * 3  # offline only after three failed checks
+
+
+def test_a_taken_port_is_an_error_not_another_year(tmp_path: Path, demo_port: int) -> None:
+    """An explicit --port that is taken stops the demo: another port would mean other URLs."""
+    with socket.socket() as taken:
+        taken.bind(("127.1.0.1", demo_port))
+        taken.listen()
+        result = CliRunner().invoke(
+            app, ["demo", "--out", str(tmp_path), "--port", str(demo_port), "--notices", "5"]
+        )
+    assert result.exit_code == 1
+    assert "could not start" in result.output and "address already in use" in result.output
+    assert not (tmp_path / "cases.csv").exists()

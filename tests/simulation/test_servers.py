@@ -7,7 +7,13 @@ import dns.query
 import dns.rcode
 import httpx
 
-from hostwatch.simulation.servers import HostingState, SimulatedInternet, free_port
+from hostwatch.simulation.servers import (
+    CONTROL_HOST,
+    CONTROL_IP,
+    HostingState,
+    SimulatedInternet,
+    free_port,
+)
 
 
 def _lookup(net: SimulatedInternet, host: str) -> list[str]:
@@ -39,3 +45,15 @@ def test_changes_reach_the_servers_before_the_call_returns() -> None:
         assert net.requests == 3
     assert net.requests == 3  # still known after the servers stopped
     assert state.is_online(url)  # the replay's own copy of the state is the same
+
+
+def test_the_control_host_is_always_up() -> None:
+    state = HostingState()
+    port = free_port()
+    with SimulatedInternet(state, ["127.0.0.5"], port) as net:
+        assert _lookup(net, CONTROL_HOST) == [CONTROL_IP]
+        headers = {"Host": f"{CONTROL_HOST}:{port}"}
+        assert net.control_url == f"http://{CONTROL_HOST}:{port}/"
+        assert httpx.head(f"http://{CONTROL_IP}:{port}/", headers=headers).status_code == 200
+        assert httpx.head(f"http://127.0.0.5:{port}/", headers=headers).status_code == 200
+        assert net.requests == 0  # the checks the demo counts are of the providers' hosts

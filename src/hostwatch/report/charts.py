@@ -40,6 +40,7 @@ def _figure(width: float = 7.5, height: float = 3.6) -> tuple[Any, Any]:
             "font.family": "DejaVu Sans",
             "font.size": 9,
             "svg.fonttype": "path",
+            "svg.hashsalt": "hostwatch",  # element ids from the drawing, not a random salt
             "axes.spines.top": False,
             "axes.spines.right": False,
         }

@@ -4,6 +4,13 @@ A simulated hotline year goes through the real chain: reference data catalogued 
 notices ingested as they arrive, attribution through DNS and the routing table, messages to the
 ``.eml`` outbox, liveness checks against web servers on loopback, escalation, and at the end the
 monitor report, labelled as simulated throughout.
+
+The same seed gives the same year, byte for byte in ``cases.csv`` and the report: nothing here
+reads the wall clock, the environment or the machine's load. The settings are the demo's own (a
+``HOSTWATCH_SMTP_URL`` or a ``hostwatch.toml`` in the working directory must neither send the
+simulated mail anywhere nor change the rules), the clock is the replay's, and the checks wait
+as long as it takes for the simulated servers (which always answer) to answer, so a loaded
+machine makes the year slower, never different.
 """
 
 from __future__ import annotations
@@ -17,16 +24,38 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
 from hostwatch.clock import Clock
 from hostwatch.model.db import migrate, session_scope
-from hostwatch.settings import Settings, configure
+from hostwatch.settings import Settings
 from hostwatch.simulation.reference import write_reference
 from hostwatch.simulation.replay import PassOutcome, Replay, ReplaySummary
-from hostwatch.simulation.servers import HostingState, SimulatedInternet, free_port
+from hostwatch.simulation.servers import CONTROL_IP, HostingState, SimulatedInternet, free_port
 from hostwatch.simulation.world import PARTIES, World, build_world
 
 PREFERRED_PORT = 18080
+"""Where the simulated web servers listen unless told otherwise; the port is part of every
+simulated URL, so two runs give identical files only on the same port."""
 AUTHORITY = ("Simulated regulator (ATKM role)", "meldingen@regulator.example")
+CHECK_TIMEOUT = 120.0
+"""Seconds a check may wait for the simulated servers: they always answer, so only a starved
+machine can make them late, and a late answer must still be the same answer."""
+
+
+class DemoSettings(Settings):
+    """Settings made from the demo's arguments alone: no environment, no TOML file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 @dataclass
@@ -36,6 +65,7 @@ class DemoResult:
     replay: ReplaySummary
     report_html: Path | None
     report_pdf: Path | None
+    port: int
     seconds: float
 
 
@@ -50,6 +80,20 @@ def _web_port(ips: list[str]) -> int:
                     return free_port()
                 raise
     return PREFERRED_PORT
+
+
+def demo_settings(out: Path, net: SimulatedInternet, world: World) -> Settings:
+    """The embedded default in ``out``, resolving and checking against the simulated internet."""
+    return DemoSettings(
+        database_url=f"sqlite:///{(out / 'hostwatch.db').resolve()}",
+        state_dir=(out / "state").resolve(),
+        outbox_dir=(out / "outbox").resolve(),
+        allow_networks=["127.0.0.0/8"],
+        resolver=net.resolver,
+        notifier_name="Simulated Hotline (hostwatch demo)",
+        notifier_email="reports@hotline.example",
+        now=world.start,
+    )
 
 
 def _catalogue(settings: Settings, world: World) -> None:
@@ -116,9 +160,14 @@ def run_demo(
     seed: int = 7,
     step_hours: float = 2.0,
     pdf: bool = True,
+    port: int | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> DemoResult:
-    """Replay a simulated year into ``out`` (a fresh SQLite database there) and report on it."""
+    """Replay a simulated year into ``out`` (a fresh SQLite database there) and report on it.
+
+    ``port`` is where the simulated web servers listen (default :data:`PREFERRED_PORT`, or a
+    free port when that one is taken); it appears in every simulated URL.
+    """
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("hostwatch.db", "hostwatch.db-wal", "hostwatch.db-shm"):
@@ -126,35 +175,26 @@ def run_demo(
     for folder in ("state", "outbox"):
         shutil.rmtree(out / folder, ignore_errors=True)
     server_ips = sorted({party.server_ip for party in PARTIES})
-    port = _web_port(server_ips)
+    port = port or _web_port([*server_ips, CONTROL_IP])
     world = build_world(year, notices, seed, port=port)
     state = HostingState()
     with SimulatedInternet(state, server_ips, port) as net:
-        settings = configure(
-            database_url=f"sqlite:///{(out / 'hostwatch.db').resolve()}",
-            state_dir=(out / "state").resolve(),
-            outbox_dir=(out / "outbox").resolve(),
-            allow_networks=["127.0.0.0/8"],
-            resolver=net.resolver,
-            notifier_name="Simulated Hotline (hostwatch demo)",
-            notifier_email="reports@hotline.example",
-            now=world.start,
-        )
+        settings = demo_settings(out, net, world)
         migrate(settings.database_url)
         _catalogue(settings, world)
         clock = Clock.at(world.start)
-        replay = Replay(world, settings, clock, state, step=timedelta(hours=step_hours))
+        replay = Replay(world, settings, clock, state, seed=seed, step=timedelta(hours=step_hours))
         summary = _replay(replay, settings, progress)
         summary.requests = net.requests
     html, pdf_path = _report(settings, world, out, clock, pdf)
-    return DemoResult(out, world, summary, html, pdf_path, time.perf_counter() - started)
+    return DemoResult(out, world, summary, html, pdf_path, port, time.perf_counter() - started)
 
 
 def _replay(
     replay: Replay, settings: Settings, progress: Callable[[str, float], None] | None
 ) -> ReplaySummary:
     from hostwatch.ingest.pipeline import ingest_file
-    from hostwatch.takedown.checker import CheckSession, Politeness
+    from hostwatch.takedown.checker import CheckOptions, CheckSession, Politeness, Timeouts
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
     from hostwatch.takedown.send import Transport
     from hostwatch.takedown.workflow import run_pass
@@ -174,11 +214,12 @@ def _replay(
     transport = Transport(settings)
     # The simulated servers are ours: no need to space requests out in real time.
     politeness = Politeness(per_host=16, min_interval=0.0)
+    patient = CheckOptions(timeouts=Timeouts(CHECK_TIMEOUT, CHECK_TIMEOUT, CHECK_TIMEOUT))
 
     def ingest(path: Path) -> None:
         ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
 
-    with CheckSession(settings, politeness=politeness) as checks:
+    with CheckSession(settings, options=patient, politeness=politeness) as checks:
 
         def one_pass(clock: Clock, fresh: bool) -> PassOutcome:
             report = run_pass(

@@ -5,12 +5,18 @@ attributes, opens cases, sends messages (to the ``.eml`` outbox) and checks URLs
 simulated web servers on loopback. The providers read their mail: a message that reaches a
 party's abuse address starts that party's reaction, so removal times follow the messages the
 workflow actually sent, re-notices and escalations included.
+
+The same seed replays the same year. A party's reaction to a message is drawn from a generator
+seeded by what it received (the notice, the recipient, the time sent), never from one shared
+stream: the order in which the outbox is read (files named by random tickets) and the order in
+which concurrent checks finish must not decide who removes what when.
 """
 
 from __future__ import annotations
 
 import email
 import email.utils
+import hashlib
 import heapq
 import os
 import re
@@ -69,6 +75,11 @@ class ReplaySummary:
     requests: int = 0
 
 
+def _key(text: str) -> int:
+    """A stable number for a text (``hash()`` differs per process: PYTHONHASHSEED)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
 class Replay:
     """Drive world events, intake and workflow passes in time order."""
 
@@ -79,15 +90,15 @@ class Replay:
         clock: Clock,
         state: HostingState,
         *,
+        seed: int,
         step: timedelta = timedelta(hours=1),
-        seed: int = 11,
     ) -> None:
         self.world = world
         self.settings = settings
         self.clock = clock
         self.state = state
         self.step = step
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.events: list[_Event] = []
         self._seq = 0
         self.summary = ReplaySummary()
@@ -143,7 +154,10 @@ class Replay:
         party = notice.party
         holder = self.world.party(party.parent) if party.parent else None
         if recipient == party.abuse:
-            hours = removal_delay(party, sent_at, self.world, self.rng)
+            rng = np.random.default_rng(
+                [self.seed, _key(notice.reference), _key(recipient), int(sent_at.timestamp())]
+            )
+            hours = removal_delay(party, sent_at, self.world, rng)
         elif holder is not None and recipient == holder.abuse:
             hours = holder.behaviour.acts_on_escalation_hours
         else:  # registrar, authority or police: the bulletproof host moves only for them
@@ -153,20 +167,27 @@ class Replay:
         self._acted.add((url, recipient))
         self.schedule(sent_at + timedelta(hours=hours), lambda: self._take_down(url))
 
-    def _read_mail(self) -> None:
+    def read_mail(self) -> None:
+        """The providers read the mail that arrived since they last looked, and react."""
         outbox = Path(self.settings.outbox_dir)
         if not outbox.exists():
             return
         # a set difference, not a test per file: the outbox holds the whole year's mail
-        new = sorted(name for name in set(os.listdir(outbox)) - self._read if name.endswith(".eml"))
+        new = {name for name in os.listdir(outbox) if name.endswith(".eml")} - self._read
+        # Each (URL, recipient) reacts once, to the earliest message about it, and in a fixed
+        # order: the file names are random tickets, so reading order must decide nothing.
+        received: dict[tuple[str, str], datetime] = {}
         for name in new:
             self._read.add(name)
             sent_at, recipients, text = _read_message((outbox / name).read_bytes())
             sent_at = sent_at or self.clock.now()
             self.summary.messages_read += 1
-            for url in set(URL_IN_TEXT.findall(text)):
+            for url in URL_IN_TEXT.findall(text):
                 for recipient in recipients:
-                    self._react(url.rstrip(".,;)"), recipient, sent_at)
+                    key = (url.rstrip(".,;)"), recipient)
+                    received[key] = min(sent_at, received.get(key, sent_at))
+        for (url, recipient), sent_at in sorted(received.items()):
+            self._react(url, recipient, sent_at)
 
     # -- the loop -----------------------------------------------------------------------------
     # ``run_pass`` makes one workflow pass and says whether it delivered any message, so the
@@ -218,7 +239,7 @@ class Replay:
             delivered, due = run_pass(self.clock, bool(arrived) or not self.summary.passes)
             self.summary.passes += 1
             if delivered:
-                self._read_mail()
+                self.read_mail()
             if progress is not None:
                 progress((at - self.world.start).total_seconds() / total)
         return self.summary

@@ -4,6 +4,10 @@ Both are real servers (dnspython on UDP, aiohttp on TCP) running in a child proc
 liveness checker and the attribution resolver talk to them exactly as they would to the internet.
 The web servers answer from the hosting state that the replay changes as providers act; they
 serve a few bytes of placeholder text, never anything resembling content.
+
+Besides the providers' hosts, the simulated internet has one control host that is always up
+(:data:`CONTROL_HOST`, on its own address :data:`CONTROL_IP`): the target of the checker's
+control probes, which show that the vantage point works before a failed check may count.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 from aiohttp import web
+
+CONTROL_HOST = "control.hostwatch.example"
+"""A name the simulated DNS always answers and whose web server always says 200."""
+CONTROL_IP = "127.0.0.2"
+"""The control host's address: outside every simulated provider's network."""
 
 
 @dataclass
@@ -109,10 +118,13 @@ class _Servers:
         self.requests = 0
 
     async def _handle(self, request: web.Request) -> web.Response:
+        host = request.host.split(":")[0].lower()
+        if host == CONTROL_HOST:
+            return web.Response(text="control\n", content_type="text/plain")
         self.requests += 1
         port = request.url.port
         suffix = "" if port in (None, 80) else f":{port}"
-        url = f"http://{request.host.split(':')[0]}{suffix}{request.path_qs}"
+        url = f"http://{host}{suffix}{request.path_qs}"
         if self.state.is_online(url):
             return web.Response(text="simulated page\n", content_type="text/plain")
         return web.Response(status=404, text="not found\n")
@@ -122,12 +134,15 @@ class _Servers:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        for ip in self.server_ips:
+        for ip in (*self.server_ips, CONTROL_IP):
             await web.TCPSite(runner, ip, self.web_port).start()
         await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: _DnsProtocol(self.state.address), local_addr=("127.0.0.1", dns_port)
+            lambda: _DnsProtocol(self._address), local_addr=("127.0.0.1", dns_port)
         )
         return runner
+
+    def _address(self, host: str) -> str | None:
+        return CONTROL_IP if host == CONTROL_HOST else self.state.address(host)
 
 
 def _serve(server_ips: list[str], web_port: int, dns_port: int) -> None:
@@ -189,8 +204,13 @@ class SimulatedInternet:
         return f"127.0.0.1:{self.dns_port}"
 
     @property
+    def control_url(self) -> str:
+        """A URL that is always up: for the checker's control probes."""
+        return f"http://{CONTROL_HOST}:{self.web_port}/"
+
+    @property
     def requests(self) -> int:
-        """HTTP requests the web servers have answered so far."""
+        """HTTP requests for the providers' hosts answered so far (control probes not counted)."""
         if self._child is None:
             return self._final_requests
         return int(self._ask("requests"))

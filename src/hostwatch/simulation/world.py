@@ -180,13 +180,6 @@ class World:
     def party(self, name: str) -> Party:
         return next(p for p in self.parties if p.name == name)
 
-    def host_address(self, host: str) -> str | None:
-        """What the simulated DNS answers for a host (its party's server), None if unknown."""
-        for notice in self.notices:
-            if notice.host == host:
-                return notice.party.server_ip
-        return None
-
 
 def build_world(year: int = 2025, notices: int = 1500, seed: int = 7, port: int = 80) -> World:
     """A reproducible hotline year: the same seed gives the same world.

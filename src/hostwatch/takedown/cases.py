@@ -86,7 +86,12 @@ def _latest_attributions(session: Session) -> list[Attribution]:
     handled = exists().where(
         Case.url_id == Attribution.url_id, Case.attribution_id >= Attribution.id
     )
-    query = select(Attribution).join(newest, Attribution.id == newest.c.id).where(~handled)
+    query = (
+        select(Attribution)
+        .join(newest, Attribution.id == newest.c.id)
+        .where(~handled)
+        .order_by(Attribution.id)  # cases get their ids in the order attributions were made
+    )
     return list(session.scalars(query))
 
 
@@ -94,7 +99,7 @@ def _classification(session: Session, url_id: int) -> str | None:
     return session.scalar(
         select(Notice.classification)
         .where(Notice.url_id == url_id, Notice.classification.is_not(None))
-        .order_by(Notice.received_at)
+        .order_by(Notice.received_at, Notice.id)
         .limit(1)
     )
 
@@ -118,7 +123,7 @@ def open_cases(session: Session, *, now: datetime) -> Opened:
         provider_id = responsible_provider(attribution, contact)
         key = party_key(provider_id, contact, attribution.status)
         existing = session.scalars(
-            select(Case).where(Case.url_id == url.id).with_for_update()
+            select(Case).where(Case.url_id == url.id).order_by(Case.id).with_for_update()
         ).all()
         same = [case for case in existing if case.party_key == key]
         if same:

@@ -240,6 +240,7 @@ def import_automatic(session: Session, *, now: datetime) -> int:
         select(Attribution.provider_id, Attribution.abuse_contact)
         .where(Attribution.abuse_contact.is_not(None))
         .distinct()
+        .order_by(Attribution.provider_id, Attribution.abuse_contact)
     ).all()
     touched = 0
     for provider_id, address in pairs:

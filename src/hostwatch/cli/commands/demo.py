@@ -19,12 +19,24 @@ def demo(
         float, typer.Option(min=0.25, help="Pass grid: the workflow's cron interval.")
     ] = 2.0,
     pdf: Annotated[bool, typer.Option(help="Also write report.pdf.")] = True,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port of the simulated web servers, part of every simulated URL "
+            "(default 18080, or a free one when 18080 is taken).",
+        ),
+    ] = None,
 ) -> None:
-    """Replay a SIMULATED hotline year through the real workflow and write the monitor report."""
+    """Replay a SIMULATED hotline year through the real workflow and write the monitor report.
+
+    The same --seed (and port) gives the same year: identical cases.csv and report.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from hostwatch.simulation.demo import run_demo
+    from hostwatch.simulation.demo import PREFERRED_PORT, run_demo
 
     console = Console(stderr=True)
     with Progress(
@@ -35,15 +47,20 @@ def demo(
         def progress(label: str, share: float) -> None:
             bar.update(task, description=label, completed=share)
 
-        result = run_demo(
-            out,
-            notices=notices,
-            year=year,
-            seed=seed,
-            step_hours=step_hours,
-            pdf=pdf,
-            progress=progress,
-        )
+        try:
+            result = run_demo(
+                out,
+                notices=notices,
+                year=year,
+                seed=seed,
+                step_hours=step_hours,
+                pdf=pdf,
+                port=port,
+                progress=progress,
+            )
+        except OSError as exc:  # the port taken, the folder not writable: say so, no traceback
+            console.print(f"error: {exc}")
+            raise typer.Exit(1) from exc
         bar.update(task, description="done", completed=1.0)
     r = result.replay
     console.print(
@@ -52,6 +69,11 @@ def demo(
         f"{r.reappearances} reappearances, {r.moves} moves, {r.requests} checks served "
         f"on loopback, in {result.seconds:.1f} s"
     )
+    if port is None and result.port != PREFERRED_PORT:
+        console.print(
+            f"port {PREFERRED_PORT} was taken: the simulated URLs carry port {result.port}, "
+            f"so these files differ from a run on port {PREFERRED_PORT}"
+        )
     for path in (result.report_html, result.report_pdf):
         if path is not None:
             console.print(f"wrote {path}")
