@@ -12,20 +12,27 @@ Shares and quantiles come from the bounds the records identify (:mod:`hostwatch.
 ``removed_within_24h_upper`` the share that may have been removed by then. A median or p90 that
 the records do not pin down is reported as "not identified" with its lower and upper bound, never
 as the earliest possible time. The slow tail is reported as p90, the share over 48 h, the longest
-proven time online and the count still online after 7 days.
+proven time online and the count still online after 7 days; ``online_after_24h`` counts the
+episodes seen online after the 24 h norm had passed (proof of a missed norm, as the regulator's
+dossier lists them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from hostwatch.metrics.bounds import Bounds, Quantile, fit_bounds
+from hostwatch.metrics.bounds import IDENTIFIED, NOT_IDENTIFIED, Bounds, Quantile, fit_bounds
+from hostwatch.metrics.frame import load_frame
 from hostwatch.metrics.groups import PLURAL, encode, with_group
+from hostwatch.metrics.period import Period
 
+# The Dutch code of conduct's norm: removal within 24 hours of the notice.
+NORM_HOURS = 24.0
 WEEK_HOURS = 168.0
 CONFIRMED = "online"
 NOT_CONFIRMED = "not-confirmed-online"
@@ -54,10 +61,11 @@ FIGURES = (
     "hotline_median_hours",
     "clock_from_notice",
     "longest_online_hours",
+    "online_after_24h",
     "online_over_7d",
     "estimator",
 )
-_INTEGERS = (*COUNTS, "clock_from_notice", "online_over_7d")
+_INTEGERS = (*COUNTS, "clock_from_notice", "online_after_24h", "online_over_7d")
 _TEXT = ("estimator", "median_status", "p90_status")
 
 
@@ -127,6 +135,7 @@ def figures(frame: pl.DataFrame, bounds: Bounds | None = None) -> dict[str, Any]
         hotline_median_hours=_round(hotline.median(), 3) if hotline.len() else None,  # type: ignore[arg-type]
         clock_from_notice=int((kept["clock_start"] != "message").sum()),
         longest_online_hours=_round(left.max(), 3),  # type: ignore[arg-type]
+        online_after_24h=int((left > NORM_HOURS).sum()),
         online_over_7d=int((left > WEEK_HOURS).sum()),
         estimator=b.method,
     )
@@ -165,6 +174,34 @@ def takedown_report(frame: pl.DataFrame, by: str = "provider") -> dict[str, Any]
     overall = figures(frame)
     table = takedown_table(frame, by).rename({"group": by})
     return {**overall, "by": by, PLURAL[by]: table.to_dicts()}
+
+
+def load_takedown_report(
+    database_url: str,
+    period: Period,
+    *,
+    by: str = "provider",
+    offline_after: int = 3,
+    providers: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """:func:`takedown_report` of the database's episodes in ``period``; with ``providers``,
+    of those providers' episodes only (what a provider may see of the figures)."""
+    frame = load_frame(database_url, period, offline_after=offline_after)
+    if providers is not None:
+        frame = frame.filter(pl.col("provider").is_in(list(providers)))
+    return takedown_report(frame, by)
+
+
+def quantile_text(row: dict[str, Any], name: str) -> str:
+    """A median or percentile of a figures row as words: a time, or its bounds."""
+    status = row[f"{name}_status"]
+    if status == IDENTIFIED:
+        return f"{row[f'{name}_hours']:,.1f} h"
+    if status == NOT_IDENTIFIED:
+        low, high = row[f"{name}_lower_hours"], row[f"{name}_upper_hours"]
+        upper = "not reached" if high is None else f"{high:,.1f} h"
+        return f"not identified ({low:,.1f} h – {upper})"
+    return "not reached" if status else "–"
 
 
 def bounds_grid(b: Bounds, hours: np.ndarray) -> dict[str, list[float]]:

@@ -192,18 +192,6 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
     }
 
 
-def quantile_text(row: Mapping[str, Any], name: str) -> str:
-    """A median or percentile as the records identify it: a time, or its bounds."""
-    status = row[f"{name}_status"]
-    if status == "identified":
-        return f"{row[f'{name}_hours']:,.1f} h"
-    if status == "not identified":
-        low, high = row[f"{name}_lower_hours"], row[f"{name}_upper_hours"]
-        upper = "not reached" if high is None else f"{high:,.1f} h"
-        return f"not identified ({low:,.1f} h – {upper})"
-    return "not reached"
-
-
 def _environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -220,7 +208,7 @@ def _environment() -> Any:
     env.filters["hrs"] = lambda v: "–" if v is None else f"{v:,.1f} h"
     env.filters["fixed"] = lambda v, d=2: "–" if v is None else f"{v:,.{d}f}"
     env.filters["when"] = lambda v: "–" if v is None else v.strftime("%Y-%m-%d %H:%M")
-    env.globals["quantile"] = quantile_text
+    env.globals["quantile"] = takedown.quantile_text
     return env
 
 

@@ -15,6 +15,7 @@ from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_
 from sqlalchemy import select
 
 from hostwatch.clock import Clock
+from hostwatch.metrics.case_list import case_rows
 from hostwatch.model.audit import AuditEvent, verify_chain
 from hostwatch.model.case import Case
 from hostwatch.model.check import Check
@@ -24,7 +25,6 @@ from hostwatch.settings import Settings
 from hostwatch.takedown.checker import Politeness
 from hostwatch.takedown.contacts import ContactSpec, add_contact
 from hostwatch.takedown.policy import load_policy
-from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.workflow import run_pass
 
 POLICY = "[default]\nwatch_days = 30\nwatch_hours = 24\n" + LADDER

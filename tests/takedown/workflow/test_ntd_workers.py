@@ -23,12 +23,12 @@ import pytest
 from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_notice
 from sqlalchemy import func, select
 
+from hostwatch.metrics.case_list import case_rows
 from hostwatch.model.audit import verify_chain
 from hostwatch.model.check import Check
 from hostwatch.model.db import session_scope
 from hostwatch.model.message import Delivery, Message
 from hostwatch.takedown.contacts import ContactSpec, add_contact
-from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.worker import conninfo, defer_tick, ensure_schema, open_jobs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -1,4 +1,8 @@
-"""Providers, their verified assets and their figures."""
+"""Providers, their verified assets and their figures.
+
+Every figure comes from :mod:`hostwatch.metrics` (the one definition); these routes parse the
+period, call one function and return its document.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.metrics.period import Period, parse_period, period_between
+from hostwatch.metrics.quality import load_quality
+from hostwatch.metrics.takedown import load_takedown_report
 from hostwatch.model import Provider, ProviderAsset
 from hostwatch.web.api.common import Page, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import ALL_ROLES, Service, db, require, service
 from hostwatch.web.rows import provider_row
 from hostwatch.web.scope import provider_filter, sees_identifiers
-from hostwatch.web.stats import provider_stats
 
 router = APIRouter(tags=["providers"])
 
@@ -69,15 +75,45 @@ def get_provider(
     return json_response(request, body)
 
 
-@router.get("/metrics/providers", summary="Per-provider case figures (aggregates)")
+def _period(period: str | None) -> Period:
+    """The period a metrics route was asked for (all data when omitted); 422 when unreadable."""
+    if period is None:
+        return period_between(None, None)
+    try:
+        return parse_period(period)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+PeriodQuery = Annotated[
+    str | None, Query(max_length=60, description="2024, 2024Q1 or FROM..TO; default all data")
+]
+
+
+@router.get(
+    "/metrics/providers",
+    summary="Time to takedown per provider (the same document as /metrics/takedown?by=provider)",
+)
 def metrics_providers(
     request: Request,
     principal: Annotated[Principal, Depends(require(*ALL_ROLES))],
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
+    period: PeriodQuery = None,
 ) -> Response:
-    stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
-    return json_response(request, [s.as_dict() for s in stats])
+    """A provider token gets the document of its own episodes only."""
+    span = _period(period)
+    names = None
+    if principal.role == "provider":
+        names = list(session.scalars(select(Provider.name).where(provider_filter(principal))))
+    report = load_takedown_report(
+        svc.settings.database_url,
+        span,
+        by="provider",
+        offline_after=svc.settings.offline_after,
+        providers=names,
+    )
+    return json_response(request, report)
 
 
 @router.get("/metrics/takedown", summary="Time to takedown against the 24 h norm (censored)")
@@ -91,19 +127,26 @@ def metrics_takedown(
     by: Annotated[str, Query(pattern="^(provider|reseller|asn|country)$")] = "provider",
 ) -> Response:
     """The measurement layer's report (:func:`hostwatch.metrics.takedown.takedown_report`)."""
-    from hostwatch.metrics.frame import load_frame
-    from hostwatch.metrics.period import parse_period
-    from hostwatch.metrics.takedown import takedown_report
-
-    try:
-        span = parse_period(period)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    frame = load_frame(svc.settings.database_url, span, offline_after=svc.settings.offline_after)
-    report = takedown_report(frame, by)
+    report = load_takedown_report(
+        svc.settings.database_url, _period(period), by=by, offline_after=svc.settings.offline_after
+    )
     if by == "reseller" and principal.role == "researcher":
         from hostwatch.metrics.pseudonymise import pseudonym
 
         for row in report.get("resellers", []):
             row["reseller"] = pseudonym(str(row["reseller"]), svc.settings.pseudonym_key)
     return json_response(request, report)
+
+
+@router.get("/metrics/quality", summary="Data quality of the figures (hostwatch metrics quality)")
+def metrics_quality(
+    request: Request,
+    _: Annotated[Principal, Depends(require("admin", "analyst", "researcher", "regulator"))],
+    svc: Annotated[Service, Depends(service)],
+    period: PeriodQuery = None,
+) -> Response:
+    """:func:`hostwatch.metrics.quality.load_quality`: aggregates only, no URL, host or IP."""
+    doc = load_quality(
+        svc.settings.database_url, _period(period), offline_after=svc.settings.offline_after
+    )
+    return json_response(request, doc)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.metrics.takedown import quantile_text
 from hostwatch.model import Case, Provider, ProviderAsset
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.web.api.cases import case_query
@@ -40,12 +41,13 @@ from hostwatch.web.security import (
     enforce,
     new_csrf_token,
 )
-from hostwatch.web.stats import provider_stats
+from hostwatch.web.stats import provider_figures
 from hostwatch.web.timeline import case_timeline
 from hostwatch.web.watchlist import alerts
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+env.globals["quantile"] = quantile_text
 templates = Jinja2Templates(env=env)
 router = APIRouter(include_in_schema=False)
 PAGE = 100
@@ -229,7 +231,12 @@ def case_page(case_id: int, request: Request, principal: CaseReaders, session: D
 
 @router.get("/providers")
 def providers_page(request: Request, principal: Readers, session: DB, svc: Svc) -> Response:
-    stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
+    stats = provider_figures(
+        session,
+        svc.clock.now(),
+        offline_after=svc.settings.offline_after,
+        where=provider_filter(principal),
+    )
     return render(request, "providers.html", {"stats": stats})
 
 
@@ -273,7 +280,17 @@ def provider_page(
     if provider is None:
         raise HTTPException(404, "no such provider")
     now = svc.clock.now()
-    stats = next(iter(provider_stats(session, now, Provider.id == provider_id)), None)
+    stats = next(
+        iter(
+            provider_figures(
+                session,
+                now,
+                offline_after=svc.settings.offline_after,
+                where=Provider.id == provider_id,
+            )
+        ),
+        None,
+    )
     assets = session.scalars(
         select(ProviderAsset)
         .where(ProviderAsset.provider_id == provider_id)
@@ -434,13 +451,19 @@ def contact_request_decision(
 @router.get("/dossiers")
 def dossiers_page(request: Request, principal: Oversight, session: DB, svc: Svc) -> Response:
     return render(
-        request, "dossiers.html", {"stats": providers_missing_deadlines(session, svc.clock.now())}
+        request,
+        "dossiers.html",
+        {
+            "stats": providers_missing_deadlines(
+                session, svc.clock.now(), offline_after=svc.settings.offline_after
+            )
+        },
     )
 
 
-def _dossier(session: Session, provider_id: int, now: datetime) -> Any:
+def _dossier(session: Session, provider_id: int, now: datetime, offline_after: int) -> Any:
     try:
-        return build_dossier(session, provider_id, now)
+        return build_dossier(session, provider_id, now, offline_after=offline_after)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
 
@@ -449,7 +472,7 @@ def _dossier(session: Session, provider_id: int, now: datetime) -> Any:
 def dossier_page(
     provider_id: int, request: Request, principal: Oversight, session: DB, svc: Svc
 ) -> Response:
-    dossier = _dossier(session, provider_id, svc.clock.now())
+    dossier = _dossier(session, provider_id, svc.clock.now(), svc.settings.offline_after)
     return render(request, "dossier.html", {"d": dossier.as_dict()})
 
 
@@ -457,7 +480,7 @@ def dossier_page(
 def dossier_pdf_page(
     provider_id: int, request: Request, principal: Oversight, session: DB, svc: Svc
 ) -> Response:
-    dossier = _dossier(session, provider_id, svc.clock.now())
+    dossier = _dossier(session, provider_id, svc.clock.now(), svc.settings.offline_after)
     html = env.get_template("dossier_pdf.html").render(d=dossier.as_dict())
     return Response(
         dossier_pdf(html),
