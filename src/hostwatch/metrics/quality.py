@@ -8,7 +8,7 @@ itself was down.
 Checker outage windows come from the checker's health records: Observation rows of kind
 ``checker-health`` whose ``data["ok"]`` is false. Consecutive failing records (no healthy record
 between them) form one window, from the first to the last failing record; ``recovered_at`` is the
-next healthy record, if any. This module computes the windows itself from those rows, so it needs
+next healthy record, if any, and the window's hours run to it. This module computes the windows itself from those rows, so it needs
 nothing from the checker but that contract.
 """
 
@@ -45,12 +45,17 @@ class Outage:
     recovered_at: datetime | None
     observations: int
 
+    @property
+    def hours(self) -> float:
+        """From the first failing record to the recovery (the last failing one while not yet)."""
+        return ((self.recovered_at or self.end) - self.start).total_seconds() / 3600.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "recovered_at": self.recovered_at.isoformat() if self.recovered_at else None,
-            "hours": round((self.end - self.start).total_seconds() / 3600.0, 3),
+            "hours": round(self.hours, 3),
             "observations": self.observations,
         }
 
@@ -123,7 +128,7 @@ def data_quality(conn: Connection, frame: pl.DataFrame, period: Period) -> dict[
         "inconclusive_checks": inconclusive_checks(conn, period),
         "checker_outages": {
             "count": len(outages),
-            "hours": round(sum((o.end - o.start).total_seconds() for o in outages) / 3600, 3),
+            "hours": round(sum(o.hours for o in outages), 3),
             "windows": [o.as_dict() for o in outages],
         },
     }
