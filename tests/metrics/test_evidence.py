@@ -357,3 +357,31 @@ def test_api_serves_the_same_figures_and_the_quality(db_url: str, settings) -> N
             assert "h1.example" not in r.text and "192.0.2." not in r.text  # type: ignore[attr-defined]
         assert get("/api/v1/metrics/quality", "provider").status_code == 403  # type: ignore[attr-defined]
         assert get("/api/v1/metrics/quality?period=soon", "analyst").status_code == 422  # type: ignore[attr-defined]
+
+
+def test_report_has_the_data_quality_and_repeats_to_the_digit(
+    db_url: str,
+    settings,  # type: ignore[no-untyped-def]
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from hostwatch.cli.app import app
+
+    populate(db_url)
+    runner = CliRunner()
+    pages = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        argv = ["--now", "2024-03-10T00:00:00Z", "report", "--out", str(out), "--no-pdf"]
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, result.output
+        pages.append((out / "report.html").read_text(encoding="utf-8"))
+        figures_csv = (out / "takedown_by_provider.csv").read_text(encoding="utf-8")
+        assert "Steady Host" in figures_csv and "unattributed" in figures_csv
+    assert pages[0] == pages[1]
+    html = pages[0]
+    quality = html[html.index('id="data-quality"') : html.index('id="methods"')]
+    assert "323 checks were inconclusive" in quality and "resolver-timeout" in quality
+    assert "1 outage window (16.0 h in all)" in quality
+    assert OUTAGE[0].isoformat() in quality
+    never = quality[quality.index("never confirmed online") :]
+    assert never.startswith("never confirmed online</td><td>4</td>")

@@ -8,8 +8,8 @@ itself was down.
 Checker outage windows come from the checker's health records: Observation rows of kind
 ``checker-health`` whose ``data["ok"]`` is false. Consecutive failing records (no healthy record
 between them) form one window, from the first to the last failing record; ``recovered_at`` is the
-next healthy record, if any, and the window's hours run to it. This module computes the windows itself from those rows, so it needs
-nothing from the checker but that contract.
+next healthy record, if any, and the window's hours run to it. This module computes the windows
+itself from those rows, so it needs nothing from the checker but that contract.
 """
 
 from __future__ import annotations
