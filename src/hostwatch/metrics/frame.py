@@ -244,19 +244,29 @@ def _urls(conn: Connection) -> pl.DataFrame:
     )
 
 
+def refused_by_policy() -> Any:
+    """Checks the policy refused: the target may not be checked (``not-checkable``)."""
+    return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
+
+
 def _events(conn: Connection, period: Period) -> pl.DataFrame:
-    """Every conclusive online/offline sighting up to the period end: checks and feed listings."""
+    """Every online/offline sighting up to the period end: checks and feed listings.
+
+    ``refused`` marks a check the policy refused; the other inconclusive checks are not read.
+    One scan of the checks gives both, as the checks table is the largest one read here.
+    """
+    refused = refused_by_policy()
     checks = select(
         Check.url_id,
         Check.case_id,
         epoch_seconds(Check.checked_at),
         _flag(Check.online),
         literal(0),
+        _flag(refused),
     ).where(
         and_(
             epoch_seconds(Check.checked_at) < period.end.timestamp(),
-            Check.inconclusive_reason.is_(None),
-            Check.outcome != BLOCKED_OUTCOME,
+            or_(Check.inconclusive_reason.is_(None), refused),
         )
     )
     listings = select(
@@ -265,6 +275,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
         epoch_seconds(Observation.observed_at),
         _flag(Observation.online),
         literal(1),
+        literal(0),
     ).where(
         and_(
             Observation.kind == "listing",
@@ -282,22 +293,9 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
             "t": pl.Float64,
             "online": pl.Boolean,
             "listing": pl.Boolean,
+            "refused": pl.Boolean,
         },
     )
-
-
-def refused_by_policy() -> Any:
-    """Checks the policy refused: the target may not be checked (``not-checkable``)."""
-    return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
-
-
-def _not_checkable(conn: Connection, period: Period) -> pl.DataFrame:
-    query = (
-        select(Check.url_id)
-        .where(refused_by_policy(), epoch_seconds(Check.checked_at) < period.end.timestamp())
-        .group_by(Check.url_id)
-    )
-    return _read(conn, query, {"url_id": pl.Int64}).with_columns(blocked=pl.lit(True))
 
 
 def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> pl.DataFrame:
@@ -410,10 +408,11 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
             .otherwise(pl.lit("notice")),
         )
     )
-    rows = _bounds(episodes(units, _events(conn, period), offline_after))
-    rows = rows.join(units, on="unit", how="left").join(
-        _not_checkable(conn, period), on="url_id", how="left"
-    )
+    events = _events(conn, period)
+    refused = events.filter(pl.col("refused"))
+    blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
+    rows = _bounds(episodes(units, events.filter(~pl.col("refused")), offline_after))
+    rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(conn), on="url_id", how="left").join(
         _urls(conn), on="url_id", how="left"
     )
