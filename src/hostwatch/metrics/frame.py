@@ -28,7 +28,19 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Float, Integer, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -262,7 +274,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
         epoch_seconds(Check.checked_at),
         _flag(Check.online),
         literal(0),
-        _flag(refused),
+        case((refused, 1), else_=0),
     ).where(
         and_(
             epoch_seconds(Check.checked_at) < period.end.timestamp(),
