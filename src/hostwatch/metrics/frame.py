@@ -264,8 +264,8 @@ def refused_by_policy() -> Any:
 def _events(conn: Connection, period: Period) -> pl.DataFrame:
     """Every online/offline sighting up to the period end: checks and feed listings.
 
-    ``refused`` marks a check the policy refused; the other inconclusive checks are not read.
-    One scan of the checks gives both, as the checks table is the largest one read here.
+    ``evidence`` is 0 for a conclusive sighting, 1 for a check the policy refused, 2 for another
+    inconclusive check. One scan of the checks gives all three: it is the largest table read here.
     """
     refused = refused_by_policy()
     checks = select(
@@ -274,13 +274,12 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
         epoch_seconds(Check.checked_at),
         _flag(Check.online),
         literal(0),
-        case((refused, 1), else_=0),
-    ).where(
-        and_(
-            epoch_seconds(Check.checked_at) < period.end.timestamp(),
-            or_(Check.inconclusive_reason.is_(None), refused),
-        )
-    )
+        case(
+            (and_(Check.inconclusive_reason.is_(None), Check.outcome != BLOCKED_OUTCOME), 0),
+            (refused, 1),
+            else_=2,
+        ),
+    ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
     listings = select(
         Observation.url_id,
         null(),
@@ -305,7 +304,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
             "t": pl.Float64,
             "online": pl.Boolean,
             "listing": pl.Boolean,
-            "refused": pl.Boolean,
+            "evidence": pl.Int8,
         },
     )
 
@@ -421,9 +420,9 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
         )
     )
     events = _events(conn, period)
-    refused = events.filter(pl.col("refused"))
+    refused = events.filter(pl.col("evidence") == 1)
     blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
-    rows = _bounds(episodes(units, events.filter(~pl.col("refused")), offline_after))
+    rows = _bounds(episodes(units, events.filter(pl.col("evidence") == 0), offline_after))
     rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(conn), on="url_id", how="left").join(
         _urls(conn), on="url_id", how="left"
