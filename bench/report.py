@@ -2,8 +2,8 @@
 report from the real takedown histories (PhishTank 2018-2019, URLhaus 2019-2022).
 
 Targets (issue 5): metrics + full HTML report for 1M cases < 20 s, PDF < 60 s, on 2 cores.
-Peers measured in the same run: lifelines' Kaplan-Meier (1M right-censored times) and lifelines'
-Turnbull NPMLE (a 20,000-case interval-censored sample) against ours on the same input.
+Peer measured in the same run: lifelines' Kaplan-Meier (1M right-censored times) against the
+Kaplan-Meier curves of hostwatch.metrics.bounds on the same input.
 
 Usage: .venv/bin/python bench/report.py [--cases 1000000] [--db-cases 100000] [--out DIR]
        [--skip-real] [--repeat 1]
@@ -77,50 +77,28 @@ def synthetic_report(n_cases: int, out: Path, repeat: int) -> None:
     print(f"  simulated over-abusive providers: {len(flagged)}")
 
     peer_km(world.frame)
-    peer_turnbull(world.frame)
 
 
 def peer_km(frame: pl.DataFrame) -> None:
     from lifelines import KaplanMeierFitter
 
-    from hostwatch.metrics.survival import fit_survival
+    from hostwatch.metrics.bounds import fit_bounds
 
     durations = frame["left_hours"].to_numpy()
     observed = frame["removed"].to_numpy()
     right = np.where(observed, durations, np.inf)
     start = time.perf_counter()
-    ours = fit_survival(durations, right)
+    (ours,) = fit_bounds(durations, right)
     t_ours = time.perf_counter() - start
     start = time.perf_counter()
     theirs = KaplanMeierFitter().fit(durations, observed)
     t_theirs = time.perf_counter() - start
     grid = np.array([1.0, 12.0, 24.0, 48.0, 168.0])
-    diff = np.abs(ours.survival_at(grid) - theirs.survival_function_at_times(grid).to_numpy())
+    diff = np.abs(
+        1.0 - ours.seen_offline.at(grid) - theirs.survival_function_at_times(grid).to_numpy()
+    )
     print(
         f"  peer Kaplan-Meier on {len(durations):,} times: ours {t_ours:.2f} s, lifelines "
-        f"{t_theirs:.2f} s, ratio {t_theirs / t_ours:.1f}x; max |dS| {diff.max():.1e}"
-    )
-
-
-def peer_turnbull(frame: pl.DataFrame, n: int = 3_000) -> None:
-    from lifelines import KaplanMeierFitter
-
-    from hostwatch.metrics.survival import fit_survival
-
-    sample = frame.sample(n, seed=1)
-    left = np.round(sample["left_hours"].to_numpy(), 1)
-    right = np.round(sample["right_hours"].to_numpy(), 1)
-    start = time.perf_counter()
-    ours = fit_survival(left, right)
-    t_ours = time.perf_counter() - start
-    start = time.perf_counter()
-    theirs = KaplanMeierFitter().fit_interval_censoring(left + 1e-4, right, tol=1e-9)
-    t_theirs = time.perf_counter() - start
-    finite = np.isfinite(ours.upper)
-    sf = theirs.survival_function_.iloc[:, 1]
-    diff = np.abs(ours.survival[finite] - sf.loc[ours.upper[finite]].to_numpy())
-    print(
-        f"  peer Turnbull NPMLE on {n:,} intervals: ours {t_ours:.2f} s, lifelines "
         f"{t_theirs:.2f} s, ratio {t_theirs / t_ours:.1f}x; max |dS| {diff.max():.1e}"
     )
 
@@ -311,7 +289,7 @@ def _attributor(data: Path):  # type: ignore[no-untyped-def]
 
 def real_reports(data: Path, out: Path) -> None:
     from hostwatch.metrics.histories import phishtank_frame, urlhaus_frame
-    from hostwatch.metrics.takedown import figures
+    from hostwatch.metrics.takedown import figures, quantile_text
     from hostwatch.report.build import ReportOptions, write_report
 
     attribute = _attributor(data)
@@ -354,9 +332,9 @@ def real_reports(data: Path, out: Path) -> None:
         overall = figures(frame)
         _clock("overall takedown figures", start)
         print(
-            f"  n {overall['n']:,}, within 24 h {overall['removed_within_24h']:.3f} "
+            f"  n {overall['n']:,}, seen offline within 24 h {overall['removed_within_24h']:.3f} "
             f"(up to {overall['removed_within_24h_upper']:.3f}), median "
-            f"{overall['median_hours']} h, p90 {overall['p90_hours']} h"
+            f"{quantile_text(overall, 'median')}, p90 {quantile_text(overall, 'p90')}"
         )
         options = ReportOptions(
             title=f"Takedown monitor on real feed histories: {name}",

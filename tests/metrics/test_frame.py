@@ -305,12 +305,16 @@ def test_metrics_takedown_json_names_providers(db_url: str, settings) -> None:  
     doc = json.loads(result.stdout)
     assert doc["n"] == 5
     assert 0.0 <= doc["removed_within_24h"] <= 1.0
-    assert doc["median_hours"] is not None and doc["p90_hours"] is None
+    # Removal lies between checks: the median is bracketed, not placed at its earliest time.
+    assert doc["median_hours"] is None and doc["median_status"] == "not identified"
+    assert (doc["median_lower_hours"], doc["median_upper_hours"]) == (20.0, 44.0)
+    assert doc["p90_status"] == "not reached" and doc["p90_lower_hours"] is None
     names = {p["provider"] for p in doc["providers"]}
     assert names == {"Fast Host B.V.", "Slow <Host> & Co", "unattributed"}
     fast = next(p for p in doc["providers"] if p["provider"] == "Fast Host B.V.")
     assert fast["n"] == 1 and fast["removed_within_24h"] == 1.0
-    assert fast["median_hours"] == pytest.approx(6.0)
+    assert fast["median_status"] == "not identified"
+    assert (fast["median_lower_hours"], fast["median_upper_hours"]) == (3.0, 6.0)
 
 
 @pytest.mark.parametrize("measure", ["exposure", "concentration", "trends", "displacement"])

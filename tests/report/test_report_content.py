@@ -81,6 +81,7 @@ def test_report_shows_every_section_and_labels_simulation(hostile_report) -> Non
         "trends",
         "fig-trend",
         "displacement",
+        "data-quality",
         "methods",
         "simulated",
     ):
@@ -161,3 +162,27 @@ def test_report_from_real_histories(shared_data: Path, tmp_path: Path, history: 
     assert table["n"].sum() == frame.height
     shares = table["removed_within_24h"].drop_nulls()
     assert ((shares >= 0) & (shares <= 1)).all()
+
+
+def test_report_says_not_identified_where_the_records_say_little(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """URLhaus without its snapshot table: each episode is only "first seen online, first seen
+    absent". The report gives the share seen offline and a bracketed median, never "100 % within
+    1 h" and never the earliest possible time as the median."""
+    folder = next(shared_data.glob("11_*"))
+    frame = urlhaus_frame(folder / "urlhaus_filter_online_intervals.csv.gz", None)
+    period = parse_period("2020-03-01..2020-04-01")
+    frame = frame.filter((pl.col("start_at") >= period.start) & (pl.col("start_at") < period.end))
+    options = ReportOptions(period_label=period.label, sources=["urlhaus without snapshots"])
+    files = write_report(frame, tmp_path, options, pdf=False)
+    html = files.html.read_text(encoding="utf-8")
+    summary = html[html.index('id="summary"') : html.index('id="providers"')]
+    assert "not identified (0.0 h – " in summary
+    assert "up to 100.0%" in summary  # the upper bound stands beside the headline
+    seen = float((frame["right_hours"] <= 24.0).mean())  # type: ignore[arg-type]
+    headline = re.search(r'<div class="value">([0-9.]+)%</div><div class="label">seen offline '
+                         r"within 24 h", summary)  # fmt: skip
+    assert headline is not None and abs(float(headline.group(1)) / 100 - seen) < 0.02
+    quality = html[html.index('id="data-quality"') : html.index('id="methods"')]
+    assert "from feed histories" in quality and "never confirmed online" in quality

@@ -168,10 +168,12 @@ def test_digest_and_metrics(client: TestClient, world: World) -> None:
     assert digest["to"] == ["abuse@alpha.example"] and digest["open_cases"] == 1
     assert "files.alpha.example" not in digest["body"].split("Removed")[0]
     stats = client.get("/api/v1/metrics/providers", headers=bearer(world.tokens["researcher"]))
-    by_name = {s["provider"]: s for s in stats.json()}
-    assert by_name["Beta Networks"]["missed_norm"] == 1
-    assert by_name["Alpha Hosting"]["within_norm"] == 1
-    assert by_name["Alpha Hosting"]["missed_norm"] == 1
+    by_name = {s["provider"]: s for s in stats.json()["providers"]}
+    # Figures come from the checks: every case of this world was seen online 30 h after its
+    # first message, so each counts as seen online after the 24 h norm and none as removed.
+    assert by_name["Beta Networks"]["online_after_24h"] == 1
+    assert by_name["Alpha Hosting"]["n"] == 2 and by_name["Alpha Hosting"]["online_after_24h"] == 2
+    assert by_name["Alpha Hosting"]["removed_within_24h"] == 0.0
     assert client.get("/healthz").json()["status"] == "ok"
     text = client.get("/metrics").text
     assert 'hostwatch_http_requests_total{method="GET",route="/api/v1/metrics/providers"' in text
@@ -181,7 +183,7 @@ def test_digest_and_metrics(client: TestClient, world: World) -> None:
 def test_case_fields_match_the_cases_command(
     client: TestClient, world: World, settings: Settings
 ) -> None:
-    from hostwatch.takedown.report import case_rows
+    from hostwatch.metrics.case_list import case_rows
 
     api = client.get("/api/v1/cases", headers=bearer(world.tokens["analyst"])).json()
     with session_scope(settings.database_url) as s:

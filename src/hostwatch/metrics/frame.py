@@ -9,6 +9,13 @@ feed listing that no longer shows the URL): ``left_hours``/``right_hours``, ``ri
 while still online at the period end. Content that comes back after a confirmed removal starts a
 new episode (``clock_start = 'reappearance'``) at its first sighting online.
 
+Only conclusive evidence counts: a check with ``inconclusive_reason`` set (hostwatch's own
+resolver or network failed, a control probe failed) or one the policy refused
+(``blocked-by-policy``) says nothing about the target and is left out. ``evidence`` says what an
+episode rests on: ``online`` (seen online by a conclusive check or a feed listing: takedown time
+is measured on these), ``not-confirmed-online`` (never seen online: no takedown, no "still
+online") or ``not-checkable`` (never seen online, and the policy forbids checking it).
+
 Timing comes from checks, listing observations and deliveries, not from the case columns, so the
 frame can be recomputed from the immutable records at any time. Times are fetched as epoch seconds
 computed in SQL (the same expression on SQLite and PostgreSQL) and the episode logic is columnar
@@ -21,7 +28,19 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Float, Integer, and_, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -37,6 +56,9 @@ from hostwatch.model.party import Provider
 from hostwatch.model.url import Url
 
 UNATTRIBUTED = "unattributed"
+# The checker's Outcome.BLOCKED (hostwatch.takedown.checker.result), spelled out so reading the
+# frame does not import the checker's network stack; tests/metrics holds the two together.
+BLOCKED_OUTCOME = "blocked-by-policy"
 HOUR = 3600.0
 
 FRAME_SCHEMA: dict[str, Any] = {
@@ -53,6 +75,7 @@ FRAME_SCHEMA: dict[str, Any] = {
     "left_hours": pl.Float64,
     "right_hours": pl.Float64,
     "removed": pl.Boolean,
+    "evidence": pl.Utf8,
     "hotline_hours": pl.Float64,
     "notices": pl.Int32,
     "provider": pl.Utf8,
@@ -233,14 +256,29 @@ def _urls(conn: Connection) -> pl.DataFrame:
     )
 
 
+def refused_by_policy() -> Any:
+    """Checks the policy refused: the target may not be checked (``not-checkable``)."""
+    return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
+
+
 def _events(conn: Connection, period: Period) -> pl.DataFrame:
-    """Every online/offline sighting up to the period end: our checks and feed listings."""
+    """Every online/offline sighting up to the period end: checks and feed listings.
+
+    ``evidence`` is 0 for a conclusive sighting, 1 for a check the policy refused, 2 for another
+    inconclusive check. One scan of the checks gives all three: it is the largest table read here.
+    """
+    refused = refused_by_policy()
     checks = select(
         Check.url_id,
         Check.case_id,
         epoch_seconds(Check.checked_at),
         _flag(Check.online),
         literal(0),
+        case(
+            (and_(Check.inconclusive_reason.is_(None), Check.outcome != BLOCKED_OUTCOME), 0),
+            (refused, 1),
+            else_=2,
+        ),
     ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
     listings = select(
         Observation.url_id,
@@ -248,6 +286,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
         epoch_seconds(Observation.observed_at),
         _flag(Observation.online),
         literal(1),
+        literal(0),
     ).where(
         and_(
             Observation.kind == "listing",
@@ -265,6 +304,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
             "t": pl.Float64,
             "online": pl.Boolean,
             "listing": pl.Boolean,
+            "evidence": pl.Int8,
         },
     )
 
@@ -275,7 +315,8 @@ def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> p
     ``units`` needs ``unit``, ``url_id``, ``case_id`` and ``start_s`` (clock start, epoch seconds);
     ``events`` needs ``url_id``, ``event_case_id`` (null = about the URL, not one case), ``t``,
     ``online`` and ``listing``. Returns per (unit, episode): ``episode_start_s``,
-    ``last_online_s``, ``first_offline_s`` (null while not confirmed offline).
+    ``first_online_s`` (null: never seen online), ``last_online_s``, ``first_offline_s`` (null
+    while not confirmed offline).
     """
     linked = (
         events.join(units.select("unit", "url_id", "case_id"), on="url_id", how="inner")
@@ -328,6 +369,7 @@ def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> p
         "unit",
         pl.lit(0, pl.Int32).alias("episode"),
         pl.col("start_s").alias("episode_start_s"),
+        "first_online_s",
         "last_online_s",
         "first_offline_s",
     )
@@ -335,6 +377,7 @@ def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> p
         "unit",
         pl.col("episode").cast(pl.Int32),
         pl.col("first_online_s").alias("episode_start_s"),
+        "first_online_s",
         "last_online_s",
         "first_offline_s",
     )
@@ -376,8 +419,11 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
             .otherwise(pl.lit("notice")),
         )
     )
-    rows = _bounds(episodes(units, _events(conn, period), offline_after))
-    rows = rows.join(units, on="unit", how="left")
+    events = _events(conn, period)
+    refused = events.filter(pl.col("evidence") == 1)
+    blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
+    rows = _bounds(episodes(units, events.filter(pl.col("evidence") == 0), offline_after))
+    rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(conn), on="url_id", how="left").join(
         _urls(conn), on="url_id", how="left"
     )
@@ -397,6 +443,12 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
         "left_hours",
         "right_hours",
         "removed",
+        pl.when(pl.col("first_online_s").is_not_null())
+        .then(pl.lit("online"))
+        .when(pl.col("blocked").fill_null(False))
+        .then(pl.lit("not-checkable"))
+        .otherwise(pl.lit("not-confirmed-online"))
+        .alias("evidence"),
         ((pl.col("message_s") - pl.col("notice_s")) / HOUR).alias("hotline_hours"),
         "notices",
         pl.coalesce("case_provider", "attr_provider").fill_null(UNATTRIBUTED).alias("provider"),
@@ -416,9 +468,13 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
 
 
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give any frame (database, feed history, simulation) the exact columns and types."""
+    """Give any frame (database, feed history, simulation) the exact columns and types.
+
+    A frame without ``evidence`` (feed histories, simulations) has every episode start from a
+    sighting online, so its episodes are ``online``.
+    """
     missing = [
-        pl.lit(None, dtype).alias(name)
+        pl.lit("online" if name == "evidence" else None, dtype).alias(name)
         for name, dtype in FRAME_SCHEMA.items()
         if name not in frame.columns and name != "row_id"
     ]

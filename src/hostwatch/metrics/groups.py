@@ -1,7 +1,8 @@
 """The parties a figure can be given per: provider, reseller, AS, country.
 
-Every row gets a label; rows with no attribution are counted under ``unattributed`` rather than
-dropped, so group totals always add up to the overall figure.
+Every row gets exactly one label, so each grouping partitions the same episodes as the overall
+figure: rows with no attribution are the group ``unattributed`` in every grouping (not dropped,
+not merged with another label), and an attributed row without a reseller is ``(no reseller)``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import polars as pl
 from hostwatch.metrics.frame import UNATTRIBUTED
 
 GROUPINGS = ("provider", "reseller", "asn", "country")
+NO_RESELLER = "(no reseller)"
 PLURAL = {"provider": "providers", "reseller": "resellers", "asn": "asns", "country": "countries"}
 
 
@@ -20,7 +22,13 @@ def group_expr(by: str) -> pl.Expr:
     if by == "provider":
         return pl.col("provider").fill_null(UNATTRIBUTED)
     if by == "reseller":
-        return pl.col("reseller").fill_null("(no reseller)")
+        return (
+            pl.when(pl.col("reseller").is_not_null())
+            .then(pl.col("reseller"))
+            .when(pl.col("provider").fill_null(UNATTRIBUTED) == UNATTRIBUTED)
+            .then(pl.lit(UNATTRIBUTED))
+            .otherwise(pl.lit(NO_RESELLER))
+        )
     if by == "asn":
         return (
             pl.when(pl.col("asn").is_not_null())

@@ -89,18 +89,33 @@ def _with_bounds(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def phishtank_frame(
-    lifetimes: Path, snapshot_dates: Path, *, attribute: Attributor | None = None
+    lifetimes: Path, snapshot_dates: Path | None, *, attribute: Attributor | None = None
 ) -> pl.DataFrame:
-    """Frame from ``phish_lifetimes.csv.gz`` and ``snapshot_dates.csv`` (folder 04)."""
-    snaps = pl.read_csv(snapshot_dates).select(
-        pl.col("snapshot_date").str.to_date("%Y-%m-%d").alias("day"),
-        pl.col("git_commit_time_of_file")
-        .str.to_datetime("%Y-%m-%d %H:%M:%S %z", time_zone="UTC")
-        .cast(_UTC)
-        .alias("taken"),
-    )
-    by_day = dict(zip(snaps["day"].to_list(), snaps["taken"].to_list(), strict=True))
+    """Frame from ``phish_lifetimes.csv.gz`` and ``snapshot_dates.csv`` (folder 04).
+
+    Without the snapshot table a snapshot is taken at 06:00 UTC of its date, as the ingest
+    reader does.
+    """
     raw = pl.read_csv(lifetimes, infer_schema_length=0)
+    if snapshot_dates is not None:
+        snaps = pl.read_csv(snapshot_dates).select(
+            pl.col("snapshot_date").str.to_date("%Y-%m-%d").alias("day"),
+            pl.col("git_commit_time_of_file")
+            .str.to_datetime("%Y-%m-%d %H:%M:%S %z", time_zone="UTC")
+            .cast(_UTC)
+            .alias("taken"),
+        )
+    else:
+        days = pl.concat(
+            [raw["last_snapshot_date"], raw["first_absent_snapshot_date"]]
+        ).drop_nulls()
+        days = days.filter(days != "").unique().str.to_date("%Y-%m-%d")
+        snaps = pl.DataFrame({"day": days}).with_columns(
+            taken=(
+                pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=6)
+            ).dt.replace_time_zone("UTC")
+        )
+    by_day = dict(zip(snaps["day"].to_list(), snaps["taken"].to_list(), strict=True))
     day = pl.Date
     frame = raw.select(
         pl.col("phish_id").cast(pl.Int64).alias("url_id"),
@@ -135,18 +150,22 @@ def phishtank_frame(
 
 
 def urlhaus_frame(
-    intervals: Path, snapshots: Path, *, attribute: Attributor | None = None
+    intervals: Path, snapshots: Path | None, *, attribute: Attributor | None = None
 ) -> pl.DataFrame:
     """Frame from ``urlhaus_filter_online_intervals.csv.gz`` and the snapshot list (folder 11).
 
-    The last online sighting of an interval is the last snapshot before its first absence.
+    The last online sighting of an interval is the last snapshot before its first absence;
+    without the snapshot list (``snapshots=None``) only the first sighting is known, as when the
+    intervals are ingested alone.
     """
-    snap = pl.read_csv(snapshots, infer_schema_length=0).select(
-        pl.coalesce(_parse_time("list_updated_header_utc"), _parse_time("commit_time")).alias(
-            "taken"
+    taken = np.array([], dtype=np.float64)
+    if snapshots is not None:
+        snap = pl.read_csv(snapshots, infer_schema_length=0).select(
+            pl.coalesce(_parse_time("list_updated_header_utc"), _parse_time("commit_time")).alias(
+                "taken"
+            )
         )
-    )
-    taken = np.sort(snap["taken"].dt.epoch("us").to_numpy().astype(np.float64) / 1e6)
+        taken = np.sort(snap["taken"].dt.epoch("us").to_numpy().astype(np.float64) / 1e6)
     raw = pl.read_csv(intervals, infer_schema_length=0)
     frame = raw.select(
         pl.col("entry"),
@@ -157,7 +176,7 @@ def urlhaus_frame(
     ).with_columns(start_s=_epoch("first_seen"), absent_s=_epoch("absent"))
     absent = frame["absent_s"].to_numpy()
     before = np.searchsorted(taken, np.nan_to_num(absent, nan=np.inf), side="left") - 1
-    last = taken[np.clip(before, 0, len(taken) - 1)]
+    last = taken[np.clip(before, 0, len(taken) - 1)] if taken.size else frame["start_s"]
     frame = frame.with_columns(last_s=pl.Series(last)).with_columns(
         last_s=pl.max_horizontal("last_s", "start_s")
     )

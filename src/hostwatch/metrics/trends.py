@@ -1,8 +1,8 @@
 """Trends quarter by quarter: volume and speed, and who enters or leaves the top.
 
-Each quarter's figures come from the episodes whose clock started in it, so a slow case counts
-against the quarter it was reported in. Per-group curves for all quarter x group pairs are fitted
-in one vectorised pass.
+Each quarter's figures come from the confirmed episodes whose clock started in it, so a slow case
+counts against the quarter it was reported in. Per-group bounds for all quarter x group pairs are
+fitted in one vectorised pass.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
+from hostwatch.metrics.bounds import fit_bounds
 from hostwatch.metrics.groups import encode, with_group
-from hostwatch.metrics.survival import fit_groups
-from hostwatch.metrics.takedown import LOGLIK_TOL, RESOLUTION_HOURS
+from hostwatch.metrics.takedown import confirmed
 
 
 def quarter_expr() -> pl.Expr:
@@ -23,22 +23,30 @@ def quarter_expr() -> pl.Expr:
 
 
 def _fit_cells(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Share within 24 h and median per combination of ``keys``."""
+    """Share seen offline within 24 h (and its upper bound) and the median per combination of
+    ``keys``, by the same bounds as every takedown figure (:mod:`hostwatch.metrics.takedown`)."""
     names, codes = encode(frame.select(pl.concat_str(keys, separator="\x1f")).to_series())
-    curves = fit_groups(
-        frame["left_hours"].to_numpy(),
-        frame["right_hours"].to_numpy(),
-        codes,
-        resolution=RESOLUTION_HOURS,
-        loglik_tol=LOGLIK_TOL,
-    )
+    fitted = fit_bounds(frame["left_hours"].to_numpy(), frame["right_hours"].to_numpy(), codes)
+    medians = [b.quantile(0.5) for b in fitted]
     return pl.DataFrame(
         {
             "cell": names,
-            "removed_within_24h": [c.removed_by(24.0) for c in curves],
-            "median_hours": [c.quantile(0.5) for c in curves],
+            "removed_within_24h": [b.removed_by(24.0) for b in fitted],
+            "removed_within_24h_upper": [b.removed_by_upper(24.0) for b in fitted],
+            "median_hours": [m.value for m in medians],
+            "median_status": [m.status for m in medians],
+            "median_lower_hours": [m.lower for m in medians],
+            "median_upper_hours": [m.upper for m in medians],
         },
-        schema={"cell": pl.Utf8, "removed_within_24h": pl.Float64, "median_hours": pl.Float64},
+        schema={
+            "cell": pl.Utf8,
+            "removed_within_24h": pl.Float64,
+            "removed_within_24h_upper": pl.Float64,
+            "median_hours": pl.Float64,
+            "median_status": pl.Utf8,
+            "median_lower_hours": pl.Float64,
+            "median_upper_hours": pl.Float64,
+        },
     )
 
 
@@ -47,6 +55,7 @@ def quarterly(frame: pl.DataFrame, by: str = "provider", top: int = 10) -> dict[
 
     Also, for each quarter after the first, the groups that entered or left that quarter's top.
     """
+    frame = confirmed(frame)
     if frame.is_empty():
         return {"by": by, "quarters": [], "overall": [], "groups": [], "top_changes": []}
     data = with_group(frame, by).with_columns(quarter=quarter_expr())

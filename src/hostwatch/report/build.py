@@ -19,9 +19,10 @@ import polars as pl
 
 from hostwatch.metrics import concentration as conc
 from hostwatch.metrics import displacement, exposure, takedown, trends
+from hostwatch.metrics.bounds import Bounds
 from hostwatch.metrics.pseudonymise import pseudonym
+from hostwatch.metrics.quality import frame_quality
 from hostwatch.metrics.size import MIN_PROVIDERS, size_table
-from hostwatch.metrics.survival import SurvivalCurve
 from hostwatch.report import charts
 from hostwatch.report.exports import spreadsheet_safe, write_full_csv, write_researcher_csv
 
@@ -45,10 +46,12 @@ class ReportOptions:
     show_urls: bool = False
     top: int = 25
     curves: int = 6
-    bootstrap: int = 50
     generated_at: datetime | None = None
     audit_head: Mapping[str, Any] | None = None
     """The audit log's head the report was built on (tree_size, root_hash, signature, ...)."""
+    # The data-quality document (hostwatch.metrics.quality.data_quality) when the report comes
+    # from a database; otherwise the part the episodes alone tell.
+    quality: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -61,8 +64,8 @@ class ReportFiles:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _curve_entry(label: str, curve: SurvivalCurve, n: int) -> dict[str, Any]:
-    return {"label": label, "n": n, **takedown.survival_grid(curve, GRID)}
+def _curve_entry(label: str, bounds: Bounds) -> dict[str, Any]:
+    return {"label": label, "n": bounds.n, **takedown.bounds_grid(bounds, GRID)}
 
 
 def _reference(row: Mapping[str, Any], options: ReportOptions) -> str:
@@ -105,30 +108,25 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
     if frame.is_empty():
         raise ValueError("no case episodes in the selected period: nothing to report")
 
-    overall_curve = takedown.curve_of(frame)
-    boot = options.bootstrap
-    overall_band = (
-        takedown.curve_of(frame, bootstrap=boot)
-        if overall_curve.method != ("kaplan-meier")
-        else overall_curve
-    )
-    summary = takedown.figures(frame, overall_curve)
-    by_provider = takedown.curves_by_group(frame, "provider")
+    confirmed = takedown.confirmed(frame)
+    if confirmed.is_empty():
+        raise ValueError("no case episodes seen online in the selected period: nothing to report")
+    overall = takedown.bounds_of(confirmed)
+    summary = takedown.figures(frame, overall)
+    by_provider = takedown.bounds_by_group(frame, "provider")
     table = takedown.takedown_table(frame, "provider", by_provider)
     timings["takedown"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     top_rows = table.head(options.top).to_dicts()
-    curve_list = [_curve_entry("all cases", overall_band, frame.height)]
-    named = [r for r in top_rows if r["group"] != "unattributed"][: options.curves]
+    curve_list = [_curve_entry("all cases", overall)]
+    named = [r for r in top_rows if r["group"] != "unattributed" and r["n"]][: options.curves]
     for row in named:
-        part = frame.filter(pl.col("provider") == row["group"])
-        curve = takedown.curve_of(part, bootstrap=min(options.bootstrap, 30))
-        curve_list.append(_curve_entry(str(row["group"]), curve, part.height))
+        curve_list.append(_curve_entry(str(row["group"]), by_provider[str(row["group"])]))
     timings["bands"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    worst = frame.sort("left_hours", descending=True).head(15).to_dicts()
+    worst = confirmed.sort("left_hours", descending=True).head(15).to_dicts()
     worst_rows = [
         {
             "provider": w["provider"],
@@ -155,7 +153,7 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
     timings["size"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    clock_counts = dict(frame.group_by("clock_start").len().iter_rows())
+    clock_counts = dict(confirmed.group_by("clock_start").len().iter_rows())
     chart_uris = {
         "survival": charts.data_uri(charts.survival_chart(curve_list)),
         "buckets": charts.data_uri(charts.bucket_chart(top_rows)),
@@ -191,8 +189,7 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
         "clock_counts": clock_counts,
         "first_start": first,
         "last_start": last,
-        "band_replicates": boot,
-        "curve_methods": sorted({overall_curve.method}),
+        "quality": options.quality or frame_quality(frame),
         "timings": timings,
     }
 
@@ -213,6 +210,7 @@ def _environment() -> Any:
     env.filters["hrs"] = lambda v: "–" if v is None else f"{v:,.1f} h"
     env.filters["fixed"] = lambda v, d=2: "–" if v is None else f"{v:,.{d}f}"
     env.filters["when"] = lambda v: "–" if v is None else v.strftime("%Y-%m-%d %H:%M")
+    env.globals["quantile"] = takedown.quantile_text
     return env
 
 

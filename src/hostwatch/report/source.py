@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hostwatch.metrics.frame import build_frame
 from hostwatch.metrics.period import Period
+from hostwatch.metrics.quality import data_quality
 from hostwatch.model.snapshot import Snapshot
 from hostwatch.report.build import ReportFiles, ReportOptions, write_report
 
@@ -40,6 +41,7 @@ def report_from_database(
     with engine_for(database_url).connect() as conn:
         frame = build_frame(conn, period, offline_after=offline_after)
         options.snapshots = list(options.snapshots) or snapshots_used(conn)
+        options.quality = data_quality(conn, frame, period)
     options.period_label = period.label
     if not options.sources:
         options.sources = [f"hostwatch database ({engine_for(database_url).dialect.name})"]

@@ -81,7 +81,8 @@ API_ROUTES: dict[str, Route] = {
     "GET /attributions": Route(EVERYONE, "attribution"),
     "GET /providers": Route(EVERYONE, "provider"),
     "GET /providers/{provider_id}": Route(EVERYONE, "provider"),
-    "GET /metrics/providers": Route(EVERYONE, "provider_stats"),
+    "GET /metrics/providers": Route(EVERYONE, "takedown_report"),  # a provider: its own only
+    "GET /metrics/quality": Route(ANALYSTS_AND_RESEARCHERS, "data_quality"),
     "GET /metrics/takedown": Route(ANALYSTS_AND_RESEARCHERS, "takedown_report"),
     "POST /notices": Route(STAFF, "ingest_report"),
     "POST /notices/bulk": Route(STAFF, "ingest_report"),
@@ -331,6 +332,9 @@ OWN_ONLY = {"case": ("provider", "provider_id"), "attribution": ("provider", "pr
 space may be attributed to another provider (its reseller, a mistaken merge); then both are None.
 """
 
+AGGREGATES = frozenset({"takedown_report", "data_quality"})
+"""Record kinds of counts and estimates only, whole for every role their route admits."""
+
 RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "case": CASE,
     "attribution": ATTRIBUTION,
@@ -348,6 +352,7 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     # aggregates: per-group counts and estimates; reseller names are pseudonymised for
     # researchers by takedown_report_view
     "takedown_report": None,
+    "data_quality": None,
     # oversight records: only routes closed to providers and researchers return them
     "ingest_report": None,
     "contact_request": None,
@@ -386,7 +391,7 @@ def disclose(kind: str, row: dict[str, Any], viewer: Principal) -> dict[str, Any
         raise PolicyGap(f"no disclosure rule for record kind {kind!r}")
     fields = RECORDS[kind]
     if fields is None:
-        if viewer.role not in FULL and kind != "takedown_report":
+        if viewer.role not in FULL and kind not in AGGREGATES:
             raise PolicyGap(f"{kind} records are for oversight roles only")
         return row
     out: dict[str, Any] = {}

@@ -1,27 +1,33 @@
 """Regulator dossiers: per provider that missed the 24-hour norm, the evidence in one document.
 
-A dossier holds the provider, its figures, every case that stayed online past the norm with its
+A dossier holds the provider, its figures, every case that was seen online past the norm with its
 timeline (messages sent, checks that saw it online after the deadline: the evidence of
 non-removal) and the head of the audit log at the time of export with the result of re-verifying
 it, so a reader can later run ``hostwatch audit verify --head`` with the signed head it carries.
+The figures and the choice of cases come from :mod:`hostwatch.metrics.takedown` (the norm, the
+episodes seen online after it, the per-case takedown time); only conclusive checks are evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.metrics.takedown import NORM_HOURS, confirmed, takedown_seconds
 from hostwatch.model import Case, Check, Provider, Url
 from hostwatch.model.audit_heads import HeadKey, published_head
 from hostwatch.model.audit_verify import verify_log
-from hostwatch.web.rows import iso, takedown_seconds
-from hostwatch.web.stats import NORM, ProviderStats, missed_norm, provider_stats
+from hostwatch.web.rows import iso
+from hostwatch.web.stats import episodes_until, provider_figures
 from hostwatch.web.timeline import Event, case_timeline
+
+NORM = timedelta(hours=NORM_HOURS)
 
 TEMPLATES = Path(__file__).parent / "portal" / "templates"
 
@@ -54,7 +60,7 @@ class MissedCase:
 @dataclass
 class Dossier:
     provider: Provider
-    stats: ProviderStats
+    stats: dict[str, Any]
     cases: list[MissedCase]
     chain: ChainHead
     generated_at: datetime
@@ -68,7 +74,7 @@ class Dossier:
                 "country": self.provider.country,
             },
             "generated_at": iso(self.generated_at),
-            "stats": self.stats.as_dict(),
+            "stats": self.stats,
             "audit_chain": self.chain.as_dict(),
             "audit_head": self.audit_head,
             "cases": [
@@ -95,43 +101,70 @@ def chain_head(session: Session) -> ChainHead:
     )
 
 
-def providers_missing_deadlines(session: Session, now: datetime) -> list[ProviderStats]:
-    return [s for s in provider_stats(session, now) if s.missed_norm > 0]
+def providers_missing_deadlines(
+    session: Session, now: datetime, *, offline_after: int
+) -> list[dict[str, Any]]:
+    """Providers with at least one episode seen online after the norm, with their figures."""
+    return [
+        f
+        for f in provider_figures(session, now, offline_after=offline_after)
+        if f["online_after_24h"]
+    ]
+
+
+def _missed_case_ids(frame: pl.DataFrame, provider: str) -> set[int]:
+    """Cases of ``provider`` with an episode seen online after the norm."""
+    missed = confirmed(frame).filter(
+        (pl.col("provider") == provider)
+        & (pl.col("left_hours") > NORM_HOURS)
+        & pl.col("case_id").is_not_null()
+    )
+    return set(missed["case_id"].to_list())
 
 
 def build_dossier(
-    session: Session, provider_id: int, now: datetime, key: HeadKey | None = None
+    session: Session,
+    provider_id: int,
+    now: datetime,
+    key: HeadKey | None = None,
+    *,
+    offline_after: int,
 ) -> Dossier:
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise LookupError("no such provider")
+    frame = episodes_until(session, now, offline_after=offline_after)
     stats = next(
-        (s for s in provider_stats(session, now, Provider.id == provider_id)),
-        ProviderStats(provider_id, provider.name),
+        iter(
+            provider_figures(
+                session,
+                now,
+                offline_after=offline_after,
+                where=Provider.id == provider_id,
+                frame=frame,
+            )
+        ),
+        {"provider_id": provider_id, "provider": provider.name, "n": 0},
     )
     missed: list[MissedCase] = []
+    chosen = _missed_case_ids(frame, provider.name)
     rows = session.execute(
         select(Case, Url.url)
         .join(Url, Url.id == Case.url_id)
-        .where(Case.provider_id == provider_id, Case.first_message_at.is_not(None))
+        .where(Case.id.in_(chosen), Case.first_message_at.is_not(None))
         .order_by(Case.first_message_at)
     ).all()
     for case, url in rows:
-        if not missed_norm(case.first_message_at, case.removed_at, now):
-            continue
-        deadline = case.first_message_at + NORM if case.first_message_at else None
-        online_after = (
-            len(
-                session.scalars(
-                    select(Check.id).where(
-                        Check.url_id == case.url_id,
-                        Check.online.is_(True),
-                        Check.checked_at > deadline,
-                    )
-                ).all()
-            )
-            if deadline
-            else 0
+        deadline = case.first_message_at + NORM
+        online_after = len(
+            session.scalars(
+                select(Check.id).where(
+                    Check.url_id == case.url_id,
+                    Check.online.is_(True),
+                    Check.inconclusive_reason.is_(None),
+                    Check.checked_at > deadline,
+                )
+            ).all()
         )
         missed.append(
             MissedCase(
@@ -141,7 +174,7 @@ def build_dossier(
                 first_message_at=iso(case.first_message_at),
                 deadline=iso(deadline),
                 removed_at=iso(case.removed_at),
-                takedown_seconds=takedown_seconds(case),
+                takedown_seconds=takedown_seconds(case.first_message_at, case.removed_at),
                 online_checks_after_deadline=online_after,
                 timeline=case_timeline(session, case),
             )

@@ -2,7 +2,8 @@
 
 One function per record kind so that the API, the feed, the portal and the dossier say the same
 thing. Field names follow ``hostwatch cases --format json`` (url, provider, state,
-first_message_at, removed_at, takedown_seconds) plus IntelMQ-style names for attribution fields.
+first_message_at, removed_at, takedown_seconds) plus IntelMQ-style names for attribution fields;
+``takedown_seconds`` comes from :func:`hostwatch.metrics.takedown.takedown_seconds`.
 A principal that may not see identifiers (a researcher) gets a keyed pseudonym instead of the URL
 and never a host or an IP.
 """
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from hostwatch.metrics.pseudonymise import pseudonym
+from hostwatch.metrics.takedown import takedown_seconds
 from hostwatch.model import Attribution, Case, Provider
 
 
@@ -24,18 +26,6 @@ def iso(value: datetime | None) -> str | None:
 def url_pseudonym(url_id: int, key: str) -> str:
     """The researcher export's keyed token for a URL id, so API rows and exports link up."""
     return pseudonym(str(url_id), key)
-
-
-def takedown_seconds(case: Case) -> float | None:
-    """Seconds from the first sent message to the recorded removal, by the rule of
-    :mod:`hostwatch.takedown.report`: None while online (right-censored) or when removal came
-    before any message; whole seconds as an int."""
-    if case.first_message_at is None or case.removed_at is None:
-        return None
-    seconds = (case.removed_at - case.first_message_at).total_seconds()
-    if seconds < 0:
-        return None
-    return int(seconds) if seconds.is_integer() else seconds
 
 
 def case_row(
@@ -70,7 +60,7 @@ def case_row(
         last_online_at=iso(case.last_online_at),
         removed_at=iso(case.removed_at),
         closed_at=iso(case.closed_at),
-        takedown_seconds=takedown_seconds(case),
+        takedown_seconds=takedown_seconds(case.first_message_at, case.removed_at),
     )
     return row
 

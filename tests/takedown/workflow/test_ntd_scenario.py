@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
+from hostwatch.metrics.case_list import case_rows
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.audit_verify import verify_log
 from hostwatch.model.case import Case
@@ -26,7 +27,6 @@ from hostwatch.settings import Settings
 from hostwatch.takedown.checker import Politeness
 from hostwatch.takedown.contacts import ContactSpec, add_contact
 from hostwatch.takedown.policy import load_policy
-from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.workflow import run_pass
 
 POLICY = "[default]\nwatch_days = 30\nwatch_hours = 24\n" + LADDER

@@ -24,12 +24,12 @@ from ntd_servers import HOSTER, LADDER, POLICE, T0, UPSTREAM, Inbox, Site, seed_
 from sqlalchemy import func, select
 
 from hostwatch.attribution.assets import AssetRules
+from hostwatch.metrics.case_list import case_rows
 from hostwatch.model.audit_verify import verify_log
 from hostwatch.model.check import Check
 from hostwatch.model.db import session_scope
 from hostwatch.model.message import Delivery, Message
 from hostwatch.takedown.contacts import ContactSpec, add_contact
-from hostwatch.takedown.report import case_rows
 from hostwatch.takedown.worker import conninfo, defer_tick, ensure_schema, open_jobs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

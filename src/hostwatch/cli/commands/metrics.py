@@ -1,4 +1,5 @@
-"""``hostwatch metrics``: takedown time, exposure, concentration, size, trends, displacement."""
+"""``hostwatch metrics``: takedown time, exposure, concentration, size, trends, displacement, and
+the data quality the figures stand on."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Measure(StrEnum):
     size = "size"
     trends = "trends"
     displacement = "displacement"
+    quality = "quality"
 
 
 class By(StrEnum):
@@ -62,23 +64,30 @@ def metrics(
     import json
 
     from hostwatch.metrics.frame import load_frame
+    from hostwatch.metrics.tables import MeasureResult
     from hostwatch.metrics.tables import measure as compute
 
     settings = get_settings()
     chosen, size_map = period_and_sizes(settings, period, sizes)
-    frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
-    try:
-        result = compute(
-            frame,
-            measure.value,
-            by=by.value,
-            country=country or settings.country,
-            sizes=size_map,
-            denominator=denominator,
-        )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    if measure is Measure.quality:
+        from hostwatch.metrics.quality import load_quality, quality_table
+
+        doc = load_quality(settings.database_url, chosen, offline_after=settings.offline_after)
+        result = MeasureResult(quality_table(doc), doc)
+    else:
+        frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
+        try:
+            result = compute(
+                frame,
+                measure.value,
+                by=by.value,
+                country=country or settings.country,
+                sizes=size_map,
+                denominator=denominator,
+            )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     if format is Format.json:
         text = json.dumps({"period": chosen.label, **result.document}, default=str, indent=2)
         _emit(text, out)

@@ -231,9 +231,9 @@ def cases(
     state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
 ) -> None:
     """List cases with state, first message, removal time and takedown seconds."""
+    from hostwatch.metrics.case_list import COLUMNS, case_rows
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
-    from hostwatch.takedown.report import COLUMNS, case_rows
 
     if output not in ("table", "json", "csv"):
         raise _fail(f"--format {output!r}: use table, json or csv")

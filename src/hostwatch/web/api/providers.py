@@ -1,4 +1,9 @@
-"""Providers, their verified assets and their figures."""
+"""Providers, their verified assets and their figures.
+
+Every figure comes from :mod:`hostwatch.metrics` (the one definition); these routes parse the
+period, call one function and return its document, as the disclosure policy lets the caller see
+it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.metrics.period import Period, parse_period, period_between
+from hostwatch.metrics.quality import load_quality
+from hostwatch.metrics.takedown import load_takedown_report
 from hostwatch.model import Provider, ProviderAsset
 from hostwatch.web.api.common import Caller, Page, json_response, trim
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import disclose, disclose_all, provider_filter, takedown_report_view
 from hostwatch.web.rows import provider_row
-from hostwatch.web.stats import provider_stats
 
 router = APIRouter(tags=["providers"])
 
@@ -65,17 +72,44 @@ def get_provider(
     return json_response(request, disclose("provider", body, principal))
 
 
-@router.get("/metrics/providers", summary="Per-provider case figures (aggregates)")
+def _period(period: str | None) -> Period:
+    """The period a metrics route was asked for (all data when omitted); 422 when unreadable."""
+    if period is None:
+        return period_between(None, None)
+    try:
+        return parse_period(period)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+PeriodQuery = Annotated[
+    str | None, Query(max_length=60, description="2024, 2024Q1 or FROM..TO; default all data")
+]
+
+
+@router.get(
+    "/metrics/providers",
+    summary="Time to takedown per provider (the same document as /metrics/takedown?by=provider)",
+)
 def metrics_providers(
     request: Request,
     principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
+    period: PeriodQuery = None,
 ) -> Response:
-    stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
-    return json_response(
-        request, disclose_all("provider_stats", [s.as_dict() for s in stats], principal)
+    """A provider token gets the document of its own episodes only."""
+    names = None
+    if principal.role == "provider":
+        names = list(session.scalars(select(Provider.name).where(provider_filter(principal))))
+    report = load_takedown_report(
+        svc.settings.database_url,
+        _period(period),
+        by="provider",
+        offline_after=svc.settings.offline_after,
+        providers=names,
     )
+    return json_response(request, report)
 
 
 @router.get("/metrics/takedown", summary="Time to takedown against the 24 h norm (censored)")
@@ -87,16 +121,23 @@ def metrics_takedown(
     by: Annotated[str, Query(pattern="^(provider|reseller|asn|country)$")] = "provider",
 ) -> Response:
     """The measurement layer's report (:func:`hostwatch.metrics.takedown.takedown_report`)."""
-    from hostwatch.metrics.frame import load_frame
-    from hostwatch.metrics.period import parse_period
-    from hostwatch.metrics.takedown import takedown_report
-
-    try:
-        span = parse_period(period)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    frame = load_frame(svc.settings.database_url, span, offline_after=svc.settings.offline_after)
-    report = takedown_report(frame, by)
+    report = load_takedown_report(
+        svc.settings.database_url, _period(period), by=by, offline_after=svc.settings.offline_after
+    )
     return json_response(
         request, takedown_report_view(report, principal, svc.settings.pseudonym_key)
     )
+
+
+@router.get("/metrics/quality", summary="Data quality of the figures (hostwatch metrics quality)")
+def metrics_quality(
+    request: Request,
+    principal: Caller,
+    svc: Annotated[Service, Depends(service)],
+    period: PeriodQuery = None,
+) -> Response:
+    """:func:`hostwatch.metrics.quality.load_quality`: aggregates only, no URL, host or IP."""
+    doc = load_quality(
+        svc.settings.database_url, _period(period), offline_after=svc.settings.offline_after
+    )
+    return json_response(request, doc)

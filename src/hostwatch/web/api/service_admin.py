@@ -107,9 +107,10 @@ def list_dossiers(
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
-    return json_response(
-        request, [s.as_dict() for s in providers_missing_deadlines(session, svc.clock.now())]
+    missing = providers_missing_deadlines(
+        session, svc.clock.now(), offline_after=svc.settings.offline_after
     )
+    return json_response(request, missing)
 
 
 @router.get("/dossiers/{provider_id}", summary="One provider's dossier as JSON")
@@ -121,8 +122,13 @@ def get_dossier(
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
     try:
-        key = optional_key(svc.settings.audit_key_file)
-        dossier = build_dossier(session, provider_id, svc.clock.now(), key)
+        dossier = build_dossier(
+            session,
+            provider_id,
+            svc.clock.now(),
+            optional_key(svc.settings.audit_key_file),
+            offline_after=svc.settings.offline_after,
+        )
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return json_response(request, dossier.as_dict())

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.watchlist import alerts
+from hostwatch.metrics.takedown import quantile_text
 from hostwatch.model import Case, Provider, ProviderAsset
 from hostwatch.model.audit_heads import optional_key
 from hostwatch.model.service import WatchlistEntry
@@ -42,11 +43,12 @@ from hostwatch.web.security import (
     enforce,
     new_csrf_token,
 )
-from hostwatch.web.stats import provider_stats
+from hostwatch.web.stats import provider_figures
 from hostwatch.web.timeline import timeline_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+env.globals["quantile"] = quantile_text
 templates = Jinja2Templates(env=env)
 router = APIRouter(include_in_schema=False)
 PAGE = 100
@@ -229,7 +231,12 @@ def case_page(case_id: int, request: Request, principal: Viewer, session: DB) ->
 
 @router.get("/providers")
 def providers_page(request: Request, principal: Viewer, session: DB, svc: Svc) -> Response:
-    stats = provider_stats(session, svc.clock.now(), provider_filter(principal))
+    stats = provider_figures(
+        session,
+        svc.clock.now(),
+        offline_after=svc.settings.offline_after,
+        where=provider_filter(principal),
+    )
     return render(request, "providers.html", {"stats": stats})
 
 
@@ -273,7 +280,17 @@ def provider_page(
     if provider is None:
         raise HTTPException(404, "no such provider")
     now = svc.clock.now()
-    stats = next(iter(provider_stats(session, now, Provider.id == provider_id)), None)
+    stats = next(
+        iter(
+            provider_figures(
+                session,
+                now,
+                offline_after=svc.settings.offline_after,
+                where=Provider.id == provider_id,
+            )
+        ),
+        None,
+    )
     assets = session.scalars(
         select(ProviderAsset)
         .where(ProviderAsset.provider_id == provider_id)
@@ -446,14 +463,22 @@ def contact_request_decision(
 @router.get("/dossiers")
 def dossiers_page(request: Request, principal: Viewer, session: DB, svc: Svc) -> Response:
     return render(
-        request, "dossiers.html", {"stats": providers_missing_deadlines(session, svc.clock.now())}
+        request,
+        "dossiers.html",
+        {
+            "stats": providers_missing_deadlines(
+                session, svc.clock.now(), offline_after=svc.settings.offline_after
+            )
+        },
     )
 
 
 def _dossier(session: Session, provider_id: int, svc: Service) -> Any:
     try:
         key = optional_key(svc.settings.audit_key_file)
-        return build_dossier(session, provider_id, svc.clock.now(), key)
+        return build_dossier(
+            session, provider_id, svc.clock.now(), key, offline_after=svc.settings.offline_after
+        )
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
 

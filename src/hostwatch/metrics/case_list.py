@@ -1,10 +1,11 @@
 """The case list as rows: what ``hostwatch cases`` prints and exports.
 
-``takedown_seconds`` is the removal time minus the first message actually sent. The removal time
-is the first check of the run of failed checks that confirmed the URL offline (the earliest
-moment it was seen gone); the last check that saw it online is ``last_online_at``, so the true
-takedown lies between the two (interval-censored). A case still online has no takedown time
-(right-censored); one removed before any message was sent has none either.
+``takedown_seconds`` comes from :func:`hostwatch.metrics.takedown.takedown_seconds`, the one
+definition the API and the dossier use too: the removal time (the first check of the run of
+failed checks that confirmed the URL offline) minus the first message actually sent. The last
+check that saw it online is ``last_online_at``, so the true takedown lies between the two
+(interval-censored). A case still online has no takedown time (right-censored); one removed
+before any message was sent has none either.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.metrics.takedown import takedown_seconds
 from hostwatch.model.case import Case
 from hostwatch.model.party import Contact, Provider
 from hostwatch.model.url import Url
@@ -55,11 +57,6 @@ def case_rows(session: Session, *, state: str | None = None) -> list[dict[str, A
         query = query.where(Case.state == state)
     rows = []
     for case, url, provider, contact in session.execute(query):
-        takedown: float | None = None
-        if case.removed_at is not None and case.first_message_at is not None:
-            seconds = (case.removed_at - case.first_message_at).total_seconds()
-            if seconds >= 0:
-                takedown = int(seconds) if seconds.is_integer() else seconds
         rows.append(
             {
                 "id": case.id,
@@ -77,7 +74,7 @@ def case_rows(session: Session, *, state: str | None = None) -> list[dict[str, A
                 "escalation_level": case.escalation_level,
                 "last_online_at": _iso(case.last_online_at),
                 "removed_at": _iso(case.removed_at),
-                "takedown_seconds": takedown,
+                "takedown_seconds": takedown_seconds(case.first_message_at, case.removed_at),
             }
         )
     return rows
