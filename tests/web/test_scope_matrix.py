@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from test_security import login
 from webworld import World
 
 from conftest import bearer
@@ -168,7 +169,7 @@ def test_every_api_route_refuses_anonymous_callers(client: TestClient, world: Wo
 
 
 def test_portal_pages_follow_the_same_rule(client: TestClient, world: World) -> None:
-    client.cookies.set("hw_session", world.tokens["beta"])
+    login(client, world.tokens["beta"])
     assert client.get("/queue").status_code == 403
     assert client.get("/providers").status_code == 403
     assert client.get(f"/cases/{world.cases['alpha'][0]}").status_code == 404
@@ -176,7 +177,7 @@ def test_portal_pages_follow_the_same_rule(client: TestClient, world: World) -> 
     feed = client.get("/feed").text
     assert "beta-host.example" in feed and "alpha.example" not in feed
     assert client.get(f"/dossiers/{world.providers['alpha']}").status_code == 403
-    client.cookies.set("hw_session", world.tokens["researcher"])
+    login(client, world.tokens["researcher"])
     page = client.get(f"/providers/{world.providers['alpha']}")
     assert page.status_code == 200
     for secret in world.all_identifiers():

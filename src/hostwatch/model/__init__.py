@@ -15,6 +15,7 @@ from hostwatch.model.notice import IngestRun, Notice
 from hostwatch.model.observation import Observation
 from hostwatch.model.party import Contact, Provider, ProviderAsset
 from hostwatch.model.service import ApiToken, WatchlistEntry
+from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
 from hostwatch.model.url import Url
 
@@ -32,8 +33,10 @@ __all__ = [
     "MessageCase",
     "Notice",
     "Observation",
+    "PortalSession",
     "Provider",
     "ProviderAsset",
+    "RateBucket",
     "Snapshot",
     "Url",
     "WatchlistEntry",

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from hostwatch.model import Case, Contact, Message, Provider, Url
 from hostwatch.model.audit import record
+from hostwatch.model.db import lock_row
 from hostwatch.model.service import ContactRequest
 from hostwatch.settings import Settings
 from hostwatch.takedown.compose import message_id, new_ticket, safe_subject
 from hostwatch.web.api.common import json_response
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import Service, db, require, service
+from hostwatch.web.deps import Service, WriteDB, db, require, service
 from hostwatch.web.rows import case_row, iso
 from hostwatch.web.scope import case_filter, visible_case
 
@@ -359,9 +360,10 @@ ProviderOnly = Annotated[Principal, Depends(require("provider"))]
 def feed_ack(
     case_id: int,
     principal: ProviderOnly,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
+    lock_row(session, Case, case_id)
     try:
         case = acknowledge(session, principal, case_id, svc.clock.now())
     except LookupError as exc:
@@ -376,10 +378,11 @@ def feed_ack(
 def feed_resolve(
     case_id: int,
     principal: ProviderOnly,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,
 ) -> dict[str, Any]:
+    lock_row(session, Case, case_id)
     try:
         case = mark_resolved(session, principal, case_id, svc.clock.now(), note)
     except LookupError as exc:
@@ -394,7 +397,7 @@ def feed_resolve(
 )
 def feed_contact(
     principal: ProviderOnly,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     email: Annotated[str, Body(embed=True, max_length=320)],
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,

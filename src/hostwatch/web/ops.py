@@ -1,5 +1,9 @@
 """Operations: /healthz, /metrics in the Prometheus text format, and structured access logs.
 
+``/healthz`` is open (it says only "ok"). ``/metrics`` needs an admin or regulator bearer token
+(Prometheus sends one with ``authorization: {credentials: ...}``): its case counts per state are
+not for everyone who can reach the port.
+
 The exposition is written here (no client library): a request counter per method, route template
 and status, a latency histogram per route, and case counts per state read at scrape time. Route
 templates (``/api/v1/cases/{case_id}``) rather than raw paths keep the label set bounded.
@@ -19,7 +23,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hostwatch.model import Case
-from hostwatch.web.deps import db
+from hostwatch.web.auth import Principal
+from hostwatch.web.deps import db, require
 from hostwatch.web.security import RedactingFilter
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -158,7 +163,10 @@ def metrics_router(metrics: RequestMetrics) -> APIRouter:
     scrape = APIRouter(include_in_schema=False)
 
     @scrape.get("/metrics")
-    def prometheus(session: Annotated[Session, Depends(db)]) -> Response:
+    def prometheus(
+        _: Annotated[Principal, Depends(require("admin", "regulator"))],
+        session: Annotated[Session, Depends(db)],
+    ) -> Response:
         lines = metrics.render()
         lines += ["# HELP hostwatch_cases Cases by state.", "# TYPE hostwatch_cases gauge"]
         for state, n in session.execute(select(Case.state, func.count()).group_by(Case.state)):

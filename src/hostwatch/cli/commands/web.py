@@ -40,16 +40,22 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
-    """Run the API, provider feed and portal (uvicorn)."""
-    import os
+    """Run the API, provider feed and portal (uvicorn).
+
+    With ``--workers N`` each worker process gets these settings as the arguments of the app
+    factory (uvicorn pickles it into the worker); nothing is written to the environment.
+    """
+    from functools import partial
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from hostwatch.web.app import WATCHLIST_INTERVAL, create_app
+    from hostwatch.web.app import WATCHLIST_INTERVAL, create_app, serve_app
     from hostwatch.web.logs import configure_logging
 
     _database()
     configure_logging(log_level)
+    settings = get_settings()
     options = {
         "host": host,
         "port": port,
@@ -59,15 +65,13 @@ def serve(
         "server_header": False,
     }
     if workers == 1:
-        app = create_app(get_settings(), watchlist_interval=WATCHLIST_INTERVAL)
+        app = create_app(settings, watchlist_interval=WATCHLIST_INTERVAL)
         uvicorn.run(app, **options)
         return
-    settings = get_settings()
-    os.environ["HOSTWATCH_DATABASE_URL"] = settings.database_url
-    if settings.now is not None:
-        os.environ["HOSTWATCH_NOW"] = settings.now.isoformat()
-    os.environ["HOSTWATCH_SERVE_LOG_LEVEL"] = log_level
-    uvicorn.run("hostwatch.web.app:serve_app", factory=True, workers=workers, **options)
+    config = uvicorn.Config(
+        partial(serve_app, settings, log_level), factory=True, workers=workers, **options
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @tokens_app.command("create")

@@ -12,7 +12,7 @@ from hostwatch.model.service import WatchlistEntry
 from hostwatch.web.api.common import json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.contact_requests import decide, pending_requests
-from hostwatch.web.deps import Service, db, require, service
+from hostwatch.web.deps import Service, WriteDB, db, require, service
 from hostwatch.web.dossier import build_dossier, chain_head, providers_missing_deadlines
 from hostwatch.web.rows import iso
 from hostwatch.web.watchlist import alerts
@@ -47,7 +47,7 @@ def decide_contact_request(
     request_id: int,
     decision: str,
     principal: Staff,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
     if decision not in ("confirm", "reject"):
