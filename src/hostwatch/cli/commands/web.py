@@ -7,13 +7,13 @@ belongs to attribution, so verified ownership has its own group).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hostwatch.settings import get_settings
+from hostwatch.settings import Settings, get_settings
 
 tokens_app = typer.Typer(
     help="API tokens: create (shown once), list, revoke.", no_args_is_help=True
@@ -50,7 +50,7 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from hostwatch.web.app import WATCHLIST_INTERVAL, create_app, serve_app
+    from hostwatch.web.app import WATCHLIST_INTERVAL, create_app
     from hostwatch.web.logs import configure_logging
 
     _database()
@@ -69,9 +69,29 @@ def serve(
         uvicorn.run(app, **options)
         return
     config = uvicorn.Config(
-        partial(serve_app, settings, log_level), factory=True, workers=workers, **options
+        partial(worker_app, settings, log_level),
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        **options,
     )
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+WORKER_START_SECONDS = 30
+"""How long a new worker may take to answer uvicorn's first health check: on a loaded machine
+importing the app took more than uvicorn's 5 s, and the parent killed every worker it started."""
+
+
+def worker_app(settings: Settings, log_level: str) -> Any:
+    """The app factory each ``serve --workers N`` process calls, settings in its arguments.
+
+    Defined here, in a module the worker has already imported, so that unpickling the factory is
+    cheap and the heavy import of the web app happens once the worker answers health checks.
+    """
+    from hostwatch.web.app import serve_app
+
+    return serve_app(settings, log_level)
 
 
 @tokens_app.command("create")
