@@ -9,8 +9,6 @@ The cases come through :func:`hostwatch.web.scope.case_filter`, the same rule as
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -20,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hostwatch.csv_safety import csv_text
 from hostwatch.model import Case, Contact, Message, Provider, Url
 from hostwatch.model.audit import record
 from hostwatch.model.db import lock_row
@@ -31,6 +30,7 @@ from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, require, service
 from hostwatch.web.rows import case_row, iso
 from hostwatch.web.scope import case_filter, visible_case
+from hostwatch.xml_safety import xml_document
 
 RECENT_DAYS = 30
 FEED_FIELDS = (
@@ -46,7 +46,6 @@ FEED_FIELDS = (
     "removed_at",
     "takedown_seconds",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 
 router = APIRouter(prefix="/feed", tags=["provider feed"])
 
@@ -79,25 +78,15 @@ def feed_cases(session: Session, who: Principal, now: datetime) -> list[dict[str
     return [case_row(c, url, name, identifiers=True, pseudonym_key="") for c, url, name in rows]
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: formula starts get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def feed_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FEED_FIELDS)
-    for row in rows:
-        writer.writerow([safe_cell(row.get(f)) for f in FEED_FIELDS])
-    return out.getvalue()
+    return csv_text([FEED_FIELDS, *([row.get(f) for f in FEED_FIELDS] for row in rows)])
 
 
 def feed_atom(
     rows: list[dict[str, Any]], provider: str, provider_id: int, now: datetime, self_url: str
 ) -> bytes:
-    """An Atom 1.0 document; ElementTree escapes every text and attribute."""
+    """An Atom 1.0 document; ElementTree escapes every text and attribute, and
+    :func:`hostwatch.xml_safety.xml_document` drops what XML 1.0 forbids."""
     ns = "http://www.w3.org/2005/Atom"
     ET.register_namespace("", ns)
     feed = ET.Element(f"{{{ns}}}feed")
@@ -118,7 +107,7 @@ def feed_atom(
             f"URL: {row['url']}\nState: {row['state']}\nClassification: "
             f"{row['classification'] or '-'}\nFirst notice sent: {row['first_message_at'] or '-'}"
         )
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+    return xml_document(feed)
 
 
 @dataclass(frozen=True)
