@@ -88,12 +88,21 @@ async def write_db(request: Request) -> AsyncIterator[Session]:
         session = svc.writes.sessions()
         try:
             yield session
-            await run_in_threadpool(session.commit)
         except BaseException:
-            await run_in_threadpool(session.rollback)
+            await run_in_threadpool(_end, session, commit=False)
             raise
-        finally:
-            await run_in_threadpool(session.close)
+        await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and give the connection back, in one trip to a thread."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 WriteDB = Annotated[Session, Depends(write_db, scope="function")]
