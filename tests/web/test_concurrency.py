@@ -112,3 +112,37 @@ def test_rate_limits_are_shared_by_workers(
     finally:
         srv.stop()
     assert codes.count(401) == 10 and codes.count(429) == 4, codes
+
+
+def test_every_write_route_takes_the_writer_queue(settings: Settings) -> None:
+    """A POST/PUT/PATCH/DELETE route that opens the readers' session writes outside the queue:
+    on SQLite it would contend for the write lock in a thread, as before."""
+    from fastapi.routing import APIRoute
+
+    from hostwatch.web.app import create_app
+    from hostwatch.web.deps import db, write_db
+
+    def calls(dependant) -> set[object]:  # type: ignore[no-untyped-def]
+        found = {dependant.call}
+        for sub in dependant.dependencies:
+            found |= calls(sub)
+        return found
+
+    def routes(items):  # type: ignore[no-untyped-def]
+        for route in items:  # FastAPI keeps included routers as nodes of their own
+            inner = getattr(route, "original_router", None)
+            yield from routes(inner.routes) if inner is not None else [route]
+
+    writing = 0
+    for route in routes(create_app(settings).routes):
+        if not isinstance(route, APIRoute) or not route.methods & {
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+        }:
+            continue
+        used = calls(route.dependant)
+        assert db not in used, f"{route.path} writes through the readers' session"
+        writing += write_db in used
+    assert writing >= 8  # ack, resolve, contact (API and portal), decisions, login, logout
