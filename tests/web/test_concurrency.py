@@ -99,19 +99,23 @@ def test_concurrent_provider_writes_hold(settings: Settings, world: World, tmp_p
 def test_rate_limits_are_shared_by_workers(
     settings: Settings, world: World, tmp_path: Path
 ) -> None:
-    """Two worker processes, one login bucket: the tenth guess from one address is the last."""
+    """Two worker processes, one login bucket (burst 10, 0.2/s): 24 guesses from one address get
+    10 answers plus what refilled meanwhile, not 10 per worker."""
     srv = Server(settings.database_url, tmp_path, now=NOW.isoformat(), workers=2)
     try:
         codes = []
-        for i in range(14):  # a fresh connection each time: the kernel spreads them over workers
+        start = time.monotonic()
+        for i in range(24):  # a fresh connection each time: the kernel spreads them over workers
             with httpx.Client(base_url=srv.base, timeout=10) as client:
                 client.get("/login")
                 csrf = client.cookies.get("hw_csrf")
                 r = client.post("/login", data={"token": f"hw_guess{i}", "csrf": csrf})
                 codes.append(r.status_code)
+        elapsed = time.monotonic() - start
     finally:
         srv.stop()
-    assert codes.count(401) == 10 and codes.count(429) == 4, codes
+    assert set(codes) == {401, 429}, codes
+    assert codes.count(401) <= 10 + int(elapsed * 0.2) + 1, (codes, elapsed)
 
 
 def test_every_write_route_takes_the_writer_queue(settings: Settings) -> None:

@@ -42,9 +42,10 @@ def normalise_url(url: str) -> str:
     return url
 
 
-SQLITE_READ_POOL = 16
-"""Connections a process keeps to a SQLite file for reading: under WAL a reader never waits for
-the writer, so every request thread may hold one (a 5-connection pool made 200 readers queue)."""
+SQLITE_READ_POOL = 20
+"""Connections a process keeps to a SQLite file for reading (and as many again on demand: 40,
+the web server's worker threads): under WAL a reader never waits for the writer, so every
+request thread may hold one (a 5-connection pool made 200 readers queue)."""
 SQLITE_WRITE_BUSY_MS = 10_000
 """How long a write transaction waits for another process's write lock before it gives up: the
 service's writes queue in-process first (see :func:`write_engine_for`), so only another process
@@ -96,6 +97,18 @@ def write_engine_for(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@cache
+def probe_engine_for(url: str) -> Engine:
+    """One connection of its own for health checks: "does the database answer" must not queue
+    behind the requests that hold the readers' pool."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=1, max_overflow=0)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=0, pool_timeout=5)
 
 
 @cache
