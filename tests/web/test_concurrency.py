@@ -150,3 +150,41 @@ def test_every_write_route_takes_the_writer_queue(settings: Settings) -> None:
         assert db not in used, f"{route.path} writes through the readers' session"
         writing += write_db in used
     assert writing >= 8  # ack, resolve, contact (API and portal), decisions, login, logout
+
+
+def test_lock_contention_is_told_apart_from_other_database_errors(db_url: str) -> None:
+    """What the app answers 409 + Retry-After for (a lock another writer held too long) and what
+    stays a 500, on real errors of both databases."""
+    import pytest
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    from hostwatch.model.db import is_contention, normalise_url
+
+    url = normalise_url(db_url)
+    sqlite = url.startswith("sqlite")
+    args = {"connect_args": {"timeout": 0}} if sqlite else {}
+    first, second = create_engine(url, **args), create_engine(url, **args)
+    try:
+        with first.connect() as a, second.connect() as b:
+            a.execute(text("CREATE TABLE held (id INTEGER PRIMARY KEY)"))
+            a.execute(text("INSERT INTO held VALUES (1)"))
+            a.commit()
+            if sqlite:
+                a.execute(text("INSERT INTO held VALUES (2)"))  # holds the write lock
+                blocked = "INSERT INTO held VALUES (3)"
+            else:
+                a.execute(text("SELECT id FROM held WHERE id = 1 FOR UPDATE"))
+                b.execute(text("SET lock_timeout = '100ms'"))
+                blocked = "SELECT id FROM held WHERE id = 1 FOR UPDATE"
+            with pytest.raises(DBAPIError) as locked:
+                b.execute(text(blocked))
+            b.rollback()
+            with pytest.raises(DBAPIError) as broken:
+                b.execute(text("SELECT * FROM no_such_table"))
+            a.rollback()
+    finally:
+        first.dispose()
+        second.dispose()
+    assert is_contention(locked.value)
+    assert not is_contention(broken.value)

@@ -59,7 +59,7 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
-async def _contention(request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Another writer (another process on SQLite, a row lock on PostgreSQL) held what this
     write needed for too long: 409 and a time to retry, never a 500. Other database errors
     stay 500s."""
@@ -154,8 +154,8 @@ def create_app(
     app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
-    app.add_exception_handler(DBAPIError, _contention)
-    app.add_exception_handler(StaleDataError, _contention)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StaleDataError, _database_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
