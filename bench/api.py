@@ -1,14 +1,24 @@
-"""Load on the API: many concurrent clients against ``hostwatch serve`` on PostgreSQL.
+"""Load on the API: many concurrent clients against ``hostwatch serve``, SQLite and PostgreSQL.
 
-    .venv/bin/python bench/api.py [--clients 200] [--seconds 60] [--cases 5000] [--bulk 100000]
+    .venv/bin/python bench/api.py [--db sqlite|postgres|both] [--clients 200] [--seconds 60]
+        [--writers 100] [--write-seconds 30] [--readers 200] [--read-seconds 30]
+        [--cases 5000] [--bulk 100000]
 
-Creates a fresh PostgreSQL database, fills it with providers, cases and tokens, starts the real
-server on loopback and runs aiohttp clients that each loop over a mix of API calls (analyst
-lists, provider-scoped lists and feeds, single cases, researcher aggregates, ETag revalidation)
-until the time is up. Prints requests/s, p50/p99 latency and the error count. With ``--bulk N``
-it then streams one CSV body of N notices to /api/v1/notices/bulk (and one of N/10 for
-comparison) while sampling the server's resident memory, and prints the peaks. Everything runs
-on 127.0.0.1 and stops by itself; the database is dropped at the end.
+For each database: a fresh database (a PostgreSQL database, or a SQLite file) filled with
+providers, cases and tokens, the real server started on loopback, then
+
+1. writes: ``--writers`` clients, each with a provider token, acknowledging and resolving that
+   provider's cases for ``--write-seconds`` while one more client polls ``/healthz``; prints the
+   write statuses (the 5xx count first), writes/s, the write p99 and the ``/healthz`` p99; then
+   runs ``hostwatch audit verify`` and prints its verdict;
+2. reads: ``--readers`` provider clients paging through their case list (``X-Next-Cursor``) and
+   reading their feed for ``--read-seconds``; prints requests/s and p50/p99;
+3. the mixed read load of before (analyst lists, provider-scoped lists and feeds, single cases,
+   researcher aggregates, ETag revalidation) with ``--clients`` for ``--seconds`` (0 skips it).
+
+With ``--bulk N`` it then streams one CSV body of N notices to /api/v1/notices/bulk (and one of
+N/10 for comparison) while sampling the server's resident memory, and prints the peaks.
+Everything runs on 127.0.0.1 and stops by itself; the databases are dropped at the end.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ def populate(url: str, providers: int, cases: int) -> dict[str, object]:
     rng = random.Random(7)
     tokens: dict[str, object] = {"providers": []}
     case_ids: list[int] = []
+    by_provider: dict[int, list[int]] = {}
     with session_scope(url) as s:
         for p in range(providers):
             s.add(Provider(name=f"Provider {p}", source="auto", created_at=T0, updated_at=T0))
@@ -101,6 +112,8 @@ def populate(url: str, providers: int, cases: int) -> dict[str, object]:
                 s.flush()
         s.flush()
         case_ids = [cid for (cid,) in s.query(Case.id)]
+        for cid, pid in s.query(Case.id, Case.provider_id):
+            by_provider.setdefault(ids.index(pid), []).append(cid)
         tokens["analyst"] = create_token(s, role="analyst", now=T0).token
         tokens["researcher"] = create_token(s, role="researcher", now=T0).token
         tokens["providers"] = [
@@ -108,6 +121,7 @@ def populate(url: str, providers: int, cases: int) -> dict[str, object]:
             for p in range(providers)
         ]
     tokens["cases"] = case_ids
+    tokens["by_provider"] = [by_provider.get(p, []) for p in range(providers)]
     return tokens
 
 
@@ -226,6 +240,145 @@ async def load(base: str, data: dict, clients: int, seconds: float) -> None:
         print("  first errors:", errors[:5])
 
 
+def _p(values: list[float], q: int) -> float:
+    """The q-th percentile in ms (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] * 1000
+
+
+async def writes(base: str, data: dict, clients: int, seconds: float) -> None:
+    """Provider acks and resolves from ``clients`` clients while /healthz is polled."""
+    import aiohttp
+
+    statuses: dict[str, int] = {}
+    lat: list[float] = []
+    health: list[float] = []
+    health_failures: list[str] = []
+    until = time.perf_counter() + seconds
+
+    async def writer(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+        p = rng.randrange(len(data["providers"]))
+        headers = {"Authorization": f"Bearer {data['providers'][p]}"}
+        cases = data["by_provider"][p]
+        while time.perf_counter() < until:
+            case = rng.choice(cases)
+            action = rng.choice(("ack", "resolve"))
+            body = {"note": "removed"} if action == "resolve" else None
+            start = time.perf_counter()
+            try:
+                async with session.post(
+                    f"{base}/api/v1/feed/cases/{case}/{action}", headers=headers, json=body
+                ) as r:
+                    await r.read()
+                    key = str(r.status)
+                    if r.status in (409, 429):
+                        await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+            except Exception as exc:
+                key = type(exc).__name__
+            statuses[key] = statuses.get(key, 0) + 1
+            lat.append(time.perf_counter() - start)
+
+    async def poll(session) -> None:  # type: ignore[no-untyped-def]
+        while time.perf_counter() < until:
+            start = time.perf_counter()
+            try:
+                async with session.get(f"{base}/healthz") as r:
+                    await r.read()
+                    if r.status != 200:
+                        health_failures.append(str(r.status))
+            except Exception as exc:
+                health_failures.append(type(exc).__name__)
+            health.append(time.perf_counter() - start)
+            await asyncio.sleep(0.05)
+
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+        aiohttp.ClientSession(timeout=timeout) as monitor,
+    ):
+        start = time.perf_counter()
+        await asyncio.gather(
+            poll(monitor), *(writer(session, random.Random(i)) for i in range(clients))
+        )
+        elapsed = time.perf_counter() - start
+    errors_5xx = sum(n for k, n in statuses.items() if k.isdigit() and int(k) >= 500)
+    failed = sum(n for k, n in statuses.items() if not k.isdigit())
+    print(
+        f"writes: {clients} clients, {elapsed:.1f} s, {len(lat)} writes"
+        f" ({len(lat) / elapsed:.0f}/s),"
+        f" 5xx {errors_5xx}, connection errors {failed}, statuses {dict(sorted(statuses.items()))},"
+        f" write p50 {_p(lat, 50):.0f} ms p99 {_p(lat, 99):.0f} ms"
+    )
+    print(
+        f"  /healthz meanwhile: {len(health)} polls, p99 {_p(health, 99):.0f} ms,"
+        f" max {max(health) * 1000:.0f} ms, failures {len(health_failures)}"
+    )
+
+
+async def reads(base: str, data: dict, clients: int, seconds: float) -> None:
+    """Provider clients paging through their case list and reading their feed."""
+    import aiohttp
+
+    lat: list[float] = []
+    errors: list[str] = []
+    until = time.perf_counter() + seconds
+
+    async def reader(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {rng.choice(data['providers'])}"}
+        cursor: str | None = None
+        while time.perf_counter() < until:
+            if rng.random() < 0.7:
+                path = "/api/v1/cases?limit=50" + (f"&cursor={cursor}" if cursor else "")
+            else:
+                path = "/api/v1/feed"
+            start = time.perf_counter()
+            try:
+                async with session.get(base + path, headers=headers) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors.append(f"{r.status} {path}")
+                    if path.startswith("/api/v1/cases"):
+                        cursor = r.headers.get("X-Next-Cursor")
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__} {path}")
+            lat.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(reader(session, random.Random(i)) for i in range(clients)))
+        elapsed = time.perf_counter() - start
+    print(
+        f"reads: {clients} provider clients (case list paged + feed), {elapsed:.1f} s,"
+        f" {len(lat)} requests, {len(lat) / elapsed:.0f} req/s, p50 {_p(lat, 50):.0f} ms,"
+        f" p99 {_p(lat, 99):.0f} ms, errors {len(errors)}"
+    )
+    if errors:
+        print("  first errors:", errors[:5])
+
+
+def audit_verify(url: str, tmp: Path) -> None:
+    env = {
+        **os.environ,
+        "HOSTWATCH_DATABASE_URL": url,
+        "HOSTWATCH_STATE_DIR": str(tmp / "state"),
+        "HOSTWATCH_CONFIG": str(tmp / "absent.toml"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "hostwatch"), "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    verdict = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
+    print(f"  audit verify afterwards: exit {done.returncode}: {verdict}")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of the server process and its worker children, in MB."""
     total = 0.0
@@ -291,40 +444,66 @@ def bulk(base: str, token: str, pid: int, n: int, tag: str) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--providers", type=int, default=20)
-    parser.add_argument("--cases", type=int, default=5000)
-    parser.add_argument("--bulk", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    name = f"hw_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG}/{name}"
-    proc = None
-    try:
-        data = populate(url, args.providers, args.cases)
-        print(f"database {name}: {args.providers} providers, {args.cases} cases")
-        with TemporaryDirectory() as tmp:
-            proc, base = start_server(url, Path(tmp), args.workers)
+def run_on(url: str, label: str, args: argparse.Namespace) -> None:
+    data = populate(url, args.providers, args.cases)
+    print(f"== {label}: {args.providers} providers, {args.cases} cases, {args.workers} worker(s)")
+    with TemporaryDirectory() as tmp:
+        proc, base = start_server(url, Path(tmp), args.workers)
+        try:
+            if args.write_seconds > 0:
+                asyncio.run(writes(base, data, args.writers, args.write_seconds))
+                audit_verify(url, Path(tmp))
+            if args.read_seconds > 0:
+                asyncio.run(reads(base, data, args.readers, args.read_seconds))
             if args.seconds > 0:
                 asyncio.run(load(base, data, args.clients, args.seconds))
             if args.bulk:
                 bulk(base, str(data["analyst"]), proc.pid, args.bulk // 10, "small")
                 bulk(base, str(data["analyst"]), proc.pid, args.bulk, "large")
+        finally:
             proc.terminate()
-            proc.wait(30)
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        from hostwatch.model.db import engine_for
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
-        engine_for(url).dispose()
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=0)
+    parser.add_argument("--writers", type=int, default=100)
+    parser.add_argument("--write-seconds", type=float, default=30)
+    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--read-seconds", type=float, default=30)
+    parser.add_argument("--providers", type=int, default=20)
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--bulk", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if args.db in ("sqlite", "both"):
+        with TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            try:
+                run_on(url, "SQLite", args)
+            finally:
+                from hostwatch.model.db import engine_for
+
+                engine_for(url).dispose()
+    if args.db in ("postgres", "both"):
+        name = f"hw_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{PG}/{name}"
+        try:
+            run_on(url, "PostgreSQL", args)
+        finally:
+            from hostwatch.model.db import engine_for
+
+            engine_for(url).dispose()
+            with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def free_port() -> int:
 class Server:
     """``hostwatch serve`` in a subprocess, its log captured to a file."""
 
-    def __init__(self, db_url: str, tmp: Path, now: str | None = None) -> None:
+    def __init__(self, db_url: str, tmp: Path, now: str | None = None, *, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "serve.log"
@@ -68,12 +68,14 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "debug",
+                "--workers",
+                str(workers),
             ],
             env=env,
             stdout=self.handle,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core CI machine imports slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
@@ -83,7 +85,9 @@ class Server:
             if self.proc.poll() is not None:
                 break
         self.stop()
-        raise RuntimeError("server did not start:\n" + self.log.read_text())
+        raise RuntimeError(
+            f"server did not start (exit {self.proc.returncode}):\n" + self.log.read_text()
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -175,7 +175,10 @@ def test_digest_and_metrics(client: TestClient, world: World) -> None:
     assert by_name["Alpha Hosting"]["n"] == 2 and by_name["Alpha Hosting"]["online_after_24h"] == 2
     assert by_name["Alpha Hosting"]["removed_within_24h"] == 0.0
     assert client.get("/healthz").json()["status"] == "ok"
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 401  # case counts are not for anyone
+    for other in ("beta", "researcher", "analyst"):
+        assert client.get("/metrics", headers=bearer(world.tokens[other])).status_code == 403
+    text = client.get("/metrics", headers=bearer(world.tokens["regulator"])).text
     assert 'hostwatch_http_requests_total{method="GET",route="/api/v1/metrics/providers"' in text
     assert 'hostwatch_cases{state="removed"} 2' in text
 

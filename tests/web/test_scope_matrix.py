@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
+from test_security import login
 from webworld import World
 
 from conftest import bearer
@@ -322,7 +323,7 @@ def test_staff_see_everything(client: TestClient, world: World, role: str) -> No
 
 
 def test_portal_pages_follow_the_same_rule(client: TestClient, world: World) -> None:
-    client.cookies.set("hw_session", world.tokens["beta"])
+    login(client, world.tokens["beta"])
     assert client.get("/queue").status_code == 403
     assert client.get("/providers").status_code == 403
     assert client.get(f"/cases/{world.cases['alpha'][0]}").status_code == 404
@@ -330,7 +331,7 @@ def test_portal_pages_follow_the_same_rule(client: TestClient, world: World) -> 
     feed = client.get("/feed").text
     assert "beta-host.example" in feed and "alpha.example" not in feed
     assert client.get(f"/dossiers/{world.providers['alpha']}").status_code == 403
-    client.cookies.set("hw_session", world.tokens["researcher"])
+    login(client, world.tokens["researcher"])
     page = client.get(f"/providers/{world.providers['alpha']}")
     assert page.status_code == 200
     for secret in [*world.all_identifiers(), "192.0.2.0/24"]:

@@ -2,13 +2,12 @@
 
 Field names follow the IntelMQ data format so CERT pipelines can read the export directly. The
 table is walked in id order a page at a time (keyset pagination), which streams on SQLite and
-PostgreSQL alike. Exported values came from hostile reports: CSV cells that a spreadsheet would
-run as a formula get a leading apostrophe.
+PostgreSQL alike. Exported values came from hostile reports: the CSV is written through
+:mod:`hostwatch.csv_safety` (formulas neutralised, CR and LF quoted).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from hostwatch.ingest.rejects import safe_cell
+from hostwatch.csv_safety import SafeDictWriter
 from hostwatch.model import Notice, Url
 from hostwatch.model.db import engine_for
 
@@ -111,21 +110,17 @@ def _write_text(pages: Iterator[list[dict[str, Any]]], fmt: str, handle: IO[str]
     count = 0
     writer = None
     if fmt == "csv":
-        writer = csv.DictWriter(handle, FIELDS, lineterminator="\n")
+        writer = SafeDictWriter(handle, FIELDS)
         writer.writeheader()
     for rows in pages:
         for row in rows:
             row["time.source"] = row["time.source"].isoformat().replace("+00:00", "Z")
             if writer is not None:
-                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+                writer.writerow(row)
             else:
                 handle.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
         count += len(rows)
     return count
-
-
-def _csv_cell(value: Any) -> Any:
-    return safe_cell(value) if isinstance(value, str) else value
 
 
 def _write_parquet(pages: Iterator[list[dict[str, Any]]], path: Path) -> int:

@@ -13,16 +13,12 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
+from hostwatch.csv_safety import SafeDictWriter
+
 EXCERPT = 200
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"\d+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text: formula-looking values get a leading apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def excerpt(raw: str) -> str:
@@ -40,7 +36,7 @@ class RejectsFile:
         self.path = path
         self.reasons: Counter[str] = Counter()
         self._handle: IO[str] | None = None
-        self._writer: csv.DictWriter[str] | None = None
+        self._writer: SafeDictWriter | None = None
 
     @property
     def count(self) -> int:
@@ -51,16 +47,18 @@ class RejectsFile:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (kept open across adds)
-            self._writer = csv.DictWriter(self._handle, self.HEADER, quoting=csv.QUOTE_ALL)
+            self._writer = SafeDictWriter(
+                self._handle, self.HEADER, lineterminator="\r\n", quoting=csv.QUOTE_ALL
+            )
             if self._handle.tell() == 0:
                 self._writer.writeheader()
         assert self._writer is not None
         self._writer.writerow(
             {
-                "file": safe_cell(file),
+                "file": file,
                 "line": line,
-                "reason": safe_cell(excerpt(reason)),
-                "raw_excerpt": safe_cell(excerpt(raw)),
+                "reason": excerpt(reason),
+                "raw_excerpt": excerpt(raw),
             }
         )
 

@@ -25,6 +25,7 @@ from hostwatch.model.order import (
 )
 from hostwatch.model.party import Contact, Provider, ProviderAsset
 from hostwatch.model.service import ApiToken, WatchlistEntry
+from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
 from hostwatch.model.url import Url
 
@@ -49,9 +50,11 @@ __all__ = [
     "OrderCase",
     "OrderEvent",
     "OrderProposal",
+    "PortalSession",
     "Provider",
     "ProviderAsset",
     "ProviderTurnover",
+    "RateBucket",
     "SanctionRecord",
     "Snapshot",
     "Url",

@@ -8,8 +8,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,14 +42,110 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SQLITE_READ_POOL = 20
+"""Connections a process keeps to a SQLite file for reading (and as many again on demand: 40,
+the web server's worker threads): under WAL a reader never waits for the writer, so every
+request thread may hold one (a 5-connection pool made 200 readers queue)."""
+SQLITE_WRITE_BUSY_MS = 10_000
+"""How long a write transaction waits for another process's write lock before it gives up: the
+service's writes queue in-process first (see :func:`write_engine_for`), so only another process
+(``hostwatch run``, a second server worker) can make it wait at all."""
+
+
 @cache
 def engine_for(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=SQLITE_READ_POOL,
+            max_overflow=SQLITE_READ_POOL,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _immediate(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, _record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_BUSY_MS}")
+    cursor.close()
+    dbapi_connection.isolation_level = None  # the driver's own BEGIN would be DEFERRED
+
+
+@cache
+def write_engine_for(url: str) -> Engine:
+    """The engine for the service's write units of work, kept apart from the readers' pool.
+
+    On SQLite every transaction on it starts with ``BEGIN IMMEDIATE``: it takes the write lock
+    before it reads, so what it reads (a case, the audit chain's tail) cannot change before it
+    writes, and a waiting writer waits in SQLite's busy handler instead of failing at once with
+    "database is locked" when its read snapshot went stale (what a deferred transaction that
+    reads, then writes, does under WAL). PostgreSQL serialises through row locks instead
+    (:func:`lock_row`) and shares the readers' engine.
+    """
+    url = normalise_url(url)
+    if not url.startswith("sqlite"):
+        return engine_for(url)
+    engine = create_engine(url, connect_args={"timeout": 30}, pool_size=2, max_overflow=2)
+    event.listen(engine, "connect", _immediate)
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@cache
+def probe_engine_for(url: str) -> Engine:
+    """One connection of its own for health checks: "does the database answer" must not queue
+    behind the requests that hold the readers' pool."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=1, max_overflow=0)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=0, pool_timeout=5)
+
+
+@cache
+def write_session_factory(url: str) -> sessionmaker[Session]:
+    """Sessions for one short write unit of work each (see :func:`write_engine_for`)."""
+    return sessionmaker(write_engine_for(url), expire_on_commit=False)
+
+
+def lock_row(session: Session, entity: Any, key: object) -> bool:
+    """Lock one row for the rest of the transaction (``SELECT ... FOR UPDATE``); False if absent.
+
+    On PostgreSQL two requests changing the same row then take turns instead of one failing on
+    the row's version (``StaleDataError``); SQLite has no row locks and ignores the clause, its
+    write transactions being serialised whole.
+    """
+    column = entity.__mapper__.primary_key[0]
+    return session.scalar(select(column).where(column == key).with_for_update()) is not None
+
+
+_CONTENTION_SQLSTATES = ("40001", "40P01", "55P03")  # serialization, deadlock, lock not available
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether ``exc`` means "another writer held what this one needed": worth a retry later.
+
+    SQLite's "database is locked" / "busy" after its busy timeout, PostgreSQL's serialization
+    failures, deadlocks and lock timeouts, and an optimistic version check that lost.
+    """
+    if isinstance(exc, StaleDataError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _CONTENTION_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def alembic_config(url: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from hostwatch.csv_safety import write_frame_csv
 from hostwatch.metrics import concentration as conc
 from hostwatch.metrics import displacement, exposure, takedown, trends
 from hostwatch.metrics.bounds import Bounds
@@ -24,7 +25,7 @@ from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.metrics.quality import frame_quality
 from hostwatch.metrics.size import MIN_PROVIDERS, size_table
 from hostwatch.report import charts
-from hostwatch.report.exports import spreadsheet_safe, write_full_csv, write_researcher_csv
+from hostwatch.report.exports import write_full_csv, write_researcher_csv
 
 TEMPLATES = Path(__file__).parent / "templates"
 GRID = np.linspace(0.0, 168.0, 337)
@@ -246,7 +247,7 @@ def write_report(
         frame, out_dir / "cases_researcher.csv", options.pseudonym_key
     )
     providers = out_dir / "takedown_by_provider.csv"
-    spreadsheet_safe(context["provider_table"]).write_csv(providers)
+    write_frame_csv(context["provider_table"], providers)
     timings["exports"] = time.perf_counter() - tick
 
     pdf_path = None

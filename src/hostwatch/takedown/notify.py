@@ -9,8 +9,10 @@ Sending is split so that a worker killed at any moment neither loses nor duplica
    workers never take the same one), handed to the transport, and its Delivery and the case
    timings are written in that same transaction.
 
-A worker that dies after step 1 leaves an intent that the next delivery pass sends; one that
-dies during step 2 rolls back and the message is sent again with the same Message-ID, which
+A worker that dies after step 1 leaves an intent that the next delivery pass sends. One that
+dies during step 2 rolls back; if the server had already answered 250, the delivery journal
+(:mod:`hostwatch.takedown.delivery_journal`) says so and the message is recorded as sent at that
+time instead of being sent again; if not, it is sent again with the same Message-ID, which
 receivers treat as the same mail. The 24-hour clock starts at the first delivery, not the plan.
 """
 
@@ -36,7 +38,7 @@ from hostwatch.takedown.cases import hoster_contact
 from hostwatch.takedown.compose import Item, build_email, compose, message_id, new_ticket
 from hostwatch.takedown.contacts import ContactBook
 from hostwatch.takedown.policy import Policy, Rules, Step
-from hostwatch.takedown.send import MAX_ATTEMPTS, Transport, backoff
+from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
 
 log = logging.getLogger(__name__)
@@ -301,7 +303,13 @@ def _deliver_one(
         last = max(d.attempted_at for d in tempfails)
         if now < last + backoff(len(tempfails)):
             return None
-    attempt = transport.send(build_email(message, settings), message.ticket)
+    mail = build_email(message, settings)
+    accepted_at = transport.accepted_before(mail)
+    if accepted_at is not None:  # accepted, then the process died before this was committed
+        attempt = Attempt(transport.name, "sent", 250, "accepted before a restart (journal)")
+        now = accepted_at
+    else:
+        attempt = transport.send(mail, message.ticket, now)
     outcome = attempt.outcome
     if outcome == "tempfail" and len(tempfails) + 1 >= MAX_ATTEMPTS:
         session.add(_delivery(message, attempt.transport, "tempfail", attempt, now))

@@ -4,22 +4,30 @@ Every attempt is reported back as an ``Attempt`` so the caller records it as a D
 answers in the 4xx range, dropped connections and timeouts are temporary (retried later with
 backoff); 5xx answers are permanent. The outbox writes ``<ticket>.eml`` atomically, so writing a
 message twice leaves one file.
+
+Once the server has answered ``250`` to the DATA the message is the server's: the acceptance is
+noted in the :class:`~hostwatch.takedown.delivery_journal.DeliveryJournal` at once (so a crash
+before the caller's commit does not send it again), and a connection that breaks during QUIT no
+longer turns an accepted message into a temporary failure that is sent again.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from hostwatch.settings import Settings
+from hostwatch.takedown.delivery_journal import DeliveryJournal
 
 MAX_ATTEMPTS = 8
+log = logging.getLogger(__name__)
 _BASE_BACKOFF = timedelta(minutes=5)
 _MAX_BACKOFF = timedelta(hours=6)
 
@@ -82,15 +90,22 @@ class Transport:
         self.settings = settings
         self.target = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         self.tls_context = tls_context or ssl.create_default_context()
+        self.journal = DeliveryJournal.in_state_dir(settings.state_dir)
 
     @property
     def name(self) -> str:
         return "smtp" if self.target else "outbox"
 
-    def send(self, mail: EmailMessage, ticket: str) -> Attempt:
+    def send(self, mail: EmailMessage, ticket: str, at: datetime) -> Attempt:
+        """Hand ``mail`` over; an SMTP acceptance is journalled at ``at`` before this returns."""
         if self.target is None:
             return self._to_outbox(mail, ticket)
-        return self._to_smtp(mail, self.target)
+        return self._to_smtp(mail, self.target, at)
+
+    def accepted_before(self, mail: EmailMessage) -> datetime | None:
+        """When a server accepted this message (same Message-ID) before a crash, if it did."""
+        message_id = mail["Message-ID"]
+        return self.journal.accepted_at(str(message_id)) if message_id else None
 
     def _to_outbox(self, mail: EmailMessage, ticket: str) -> Attempt:
         folder = Path(self.settings.outbox_dir)
@@ -104,7 +119,7 @@ class Transport:
             return Attempt("outbox", "tempfail", None, f"{final}: {exc}")
         return Attempt("outbox", "sent", None, str(final))
 
-    def _to_smtp(self, mail: EmailMessage, target: SmtpTarget) -> Attempt:
+    def _to_smtp(self, mail: EmailMessage, target: SmtpTarget, at: datetime) -> Attempt:
         try:
             if target.implicit_tls:
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -112,12 +127,14 @@ class Transport:
                 )
             else:
                 client = smtplib.SMTP(target.host, target.port, timeout=30)
-            with client:
-                if target.starttls:
-                    client.starttls(context=self.tls_context)
-                if target.username:
-                    client.login(target.username, target.password or "")
-                client.send_message(mail)
+        except (smtplib.SMTPException, OSError) as exc:
+            return Attempt("smtp", "tempfail", None, f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            if target.starttls:
+                client.starttls(context=self.tls_context)
+            if target.username:
+                client.login(target.username, target.password or "")
+            client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return _answer(code, text)
@@ -125,7 +142,25 @@ class Transport:
             return _answer(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
             return Attempt("smtp", "tempfail", None, f"{type(exc).__name__}: {exc}"[:500])
+        else:  # the 250: journalled before QUIT and before the caller's commit
+            self._journal_acceptance(mail, at)
+        finally:
+            _quit(client)
         return Attempt("smtp", "sent", 250, None)
+
+    def _journal_acceptance(self, mail: EmailMessage, at: datetime) -> None:
+        try:
+            self.journal.accepted(str(mail["Message-ID"]), at, "smtp")
+        except OSError:  # the database record still follows; only the crash window reopens
+            log.warning("delivery journal %s not written", self.journal.path, exc_info=True)
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    """End the session; a server that drops the line here changes nothing already answered."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _answer(code: int, text: bytes | str) -> Attempt:

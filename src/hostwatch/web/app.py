@@ -15,14 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 
 from hostwatch.attribution.asset_match import install_sqlite_functions
 from hostwatch.attribution.watchlist import scan_exclusive
 from hostwatch.clock import Clock
-from hostwatch.model.db import engine_for, session_factory
+from hostwatch.model.db import (
+    engine_for,
+    is_contention,
+    session_factory,
+    write_engine_for,
+    write_session_factory,
+)
 from hostwatch.settings import Settings
 from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
 from hostwatch.web.deps import Service
@@ -32,7 +40,8 @@ from hostwatch.web.ops import router as ops_router
 from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
-from hostwatch.web.security import RedactingFilter, SecurityHeaders, TokenBucket
+from hostwatch.web.security import RedactingFilter, SecurityHeaders, SharedRateLimit
+from hostwatch.web.writes import RETRY_AFTER_SECONDS, WriteQueue
 
 API_PREFIX = "/api/v1"
 STATIC = Path(__file__).parent / "portal" / "static"
@@ -49,6 +58,20 @@ def _redact_server_logs() -> None:
 
 async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Another writer (another process on SQLite, a row lock on PostgreSQL) held what this
+    write needed for too long: 409 and a time to retry, never a 500. Other database errors
+    stay 500s."""
+    if not is_contention(exc):
+        log.error("database error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    return JSONResponse(
+        {"detail": "a concurrent change held this record; retry shortly"},
+        status_code=409,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _watchlist_loop(service: Service, interval: float | None) -> Any:
@@ -70,7 +93,7 @@ def _watchlist_loop(service: Service, interval: float | None) -> Any:
 
 async def _scan_forever(service: Service, interval: float) -> None:
     def once() -> None:
-        session = service.sessions()
+        session = service.writes.sessions()
         try:
             scan_exclusive(session, service.clock.now())
             session.commit()
@@ -82,7 +105,8 @@ async def _scan_forever(service: Service, interval: float) -> None:
 
     while True:
         await asyncio.sleep(interval)
-        await run_in_threadpool(once)
+        async with service.writes.turn():
+            await run_in_threadpool(once)
 
 
 def create_app(
@@ -100,11 +124,14 @@ def create_app(
     """
     engine = engine_for(settings.database_url)
     install_sqlite_functions(engine)
+    install_sqlite_functions(write_engine_for(settings.database_url))
+    writes = write_session_factory(settings.database_url)
     _redact_server_logs()
     service = Service(
         settings=settings,
         clock=clock or settings.clock(),
         sessions=session_factory(settings.database_url),
+        writes=WriteQueue.for_dialect(writes, engine.dialect.name),
     )
     app = FastAPI(
         lifespan=_watchlist_loop(service, watchlist_interval),
@@ -116,8 +143,8 @@ def create_app(
         description="Notice-and-takedown attribution, workflow and measurement.",
     )
     app.state.service = service
-    app.state.login_limit = TokenBucket(*login_rate)
-    app.state.submit_limit = TokenBucket(*submit_rate)
+    app.state.login_limit = SharedRateLimit("login", *login_rate, writes)
+    app.state.submit_limit = SharedRateLimit("submit", *submit_rate, writes)
     metrics = RequestMetrics()
     app.state.metrics = metrics
     for module in (cases, attributions, providers, notices, orders, service_admin):
@@ -131,21 +158,20 @@ def create_app(
     app.include_router(orders_portal_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StaleDataError, _database_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
 
 
-def serve_app() -> FastAPI:
+def serve_app(settings: Settings, log_level: str) -> FastAPI:
     """The app for each ``hostwatch serve --workers N`` process (a uvicorn factory).
 
-    Worker processes start afresh, so ``serve`` hands them its settings through the environment
-    (``HOSTWATCH_*``) and the log level through ``HOSTWATCH_SERVE_LOG_LEVEL``.
+    ``serve`` hands each worker its settings as this function's arguments (uvicorn pickles the
+    factory into the worker), not through the environment.
     """
-    import os
-
-    from hostwatch.settings import get_settings
     from hostwatch.web.logs import configure_logging
 
-    configure_logging(os.environ.get("HOSTWATCH_SERVE_LOG_LEVEL", "info"))
-    return create_app(get_settings(), watchlist_interval=WATCHLIST_INTERVAL)
+    configure_logging(log_level)
+    return create_app(settings, watchlist_interval=WATCHLIST_INTERVAL)

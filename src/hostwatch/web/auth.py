@@ -1,8 +1,13 @@
-"""API tokens and the principal they stand for.
+"""API tokens, portal sessions and the principal they stand for.
 
 A token is random, shown once when created and stored only as its SHA-256 digest: a stolen
 database does not yield usable tokens. Tokens expire and can be revoked; every check happens on
 each request so that a revocation takes effect at once.
+
+The portal never keeps the token in the browser: logging in with a token opens a server-side
+session whose random id (stored as a digest too) is the cookie. A new id at every login (the
+one presented before, if any, is closed), closed at logout, expiring after ``SESSION_HOURS``,
+and dead as soon as its token is revoked or expires.
 """
 
 from __future__ import annotations
@@ -12,15 +17,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from hostwatch.model import ApiToken, Provider
+from hostwatch.model import ApiToken, PortalSession, Provider
 from hostwatch.model.audit import record
 
 ROLES = ("admin", "analyst", "researcher", "regulator", "provider")
 TOKEN_PREFIX = "hw_"  # noqa: S105 - a visible marker, not a secret
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+SESSION_HOURS = 12
 
 
 class AuthError(Exception):
@@ -105,15 +111,83 @@ def create_token(
 
 
 def authenticate(session: Session, token: str, now: datetime) -> Principal:
-    """The principal for a presented token, or AuthError (one message for every failure)."""
+    """The principal for a presented token, or AuthError (one message for every failure).
+
+    Reads only: a request's authentication never waits for a writer. ``last_used_at`` is
+    written apart, by :func:`touch_token`.
+    """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    return _principal(row, now)
+
+
+def _principal(row: ApiToken | None, now: datetime) -> Principal:
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         raise AuthError("invalid, expired or revoked token")
     if row.role == "provider" and row.provider_id is None:
         raise AuthError("provider token without a provider")
-    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_GRANULARITY:
-        row.last_used_at = now
     return Principal(row.id, row.role, row.provider_id, row.label)
+
+
+def touch_token(session: Session, token_id: int, now: datetime) -> None:
+    """Note that the token was used (to the minute: one write per token per minute at most)."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - _LAST_USED_GRANULARITY,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+
+
+def open_portal_session(
+    session: Session, token: str, now: datetime, replaces: str | None = None
+) -> tuple[str, Principal]:
+    """Log in with ``token``: a new session id (for the cookie) and the principal.
+
+    ``replaces`` is the session id the browser presented, if any: it is closed, so a session id
+    planted in a browser before login (session fixation) is worth nothing after it.
+    """
+    principal = authenticate(session, token, now)
+    if replaces:
+        close_portal_session(session, replaces, now)
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        PortalSession(
+            session_hash=token_hash(session_id),
+            token_id=principal.token_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=SESSION_HOURS),
+        )
+    )
+    return session_id, principal
+
+
+def session_principal(session: Session, session_id: str, now: datetime) -> Principal:
+    """The principal behind a portal session id, or AuthError if closed, expired or orphaned."""
+    row = session.execute(
+        select(PortalSession, ApiToken)
+        .join(ApiToken, ApiToken.id == PortalSession.token_id)
+        .where(PortalSession.session_hash == token_hash(session_id))
+    ).first()
+    if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
+        raise AuthError("session closed or expired; log in again")
+    return _principal(row[1], now)
+
+
+def close_portal_session(session: Session, session_id: str, now: datetime) -> None:
+    """End a portal session (logout): its id no longer opens anything, in any worker."""
+    session.execute(
+        update(PortalSession)
+        .where(
+            PortalSession.session_hash == token_hash(session_id),
+            PortalSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

@@ -1,13 +1,19 @@
 """FastAPI dependencies: the request's database session, clock and principal.
 
-Authentication reads only ``Authorization: Bearer`` for the API and the session cookie for the
-portal; both end in the same :func:`hostwatch.web.auth.authenticate`.
+Authentication reads only ``Authorization: Bearer`` for the API and the session cookie (a
+server-side session id, never the token) for the portal. Reads use :func:`db`; every route that
+writes uses :data:`WriteDB`, which waits its turn in the service's one writer queue
+(:mod:`hostwatch.web.writes`) and commits before the response is sent, so a client is never
+told 200 for a write that then failed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -17,9 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from hostwatch.clock import Clock
 from hostwatch.model.db import unit_of_work
 from hostwatch.settings import Settings
-from hostwatch.web.auth import AuthError, Principal, authenticate
+from hostwatch.web.auth import AuthError, Principal, authenticate, session_principal, touch_token
+from hostwatch.web.writes import WriteQueue
 
 SESSION_COOKIE = "hw_session"
+TOUCH_EVERY = 60.0  # seconds: a token's last use is written at most this often per process
+log = logging.getLogger("hostwatch.web")
 
 
 @dataclass
@@ -29,6 +38,31 @@ class Service:
     settings: Settings
     clock: Clock
     sessions: sessionmaker[Session]
+    writes: WriteQueue
+    _touched: dict[int, float] = field(default_factory=dict)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def touch(self, token_id: int | None) -> None:
+        """Record a token's use in the background, through the writer queue: the request that
+        used it neither waits for a write nor holds a thread for one."""
+        stamp = time.monotonic()
+        if token_id is None or stamp - self._touched.get(token_id, -TOUCH_EVERY) < TOUCH_EVERY:
+            return
+        self._touched[token_id] = stamp
+        task = asyncio.get_running_loop().create_task(self._touch(token_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _touch(self, token_id: int) -> None:
+        def write() -> None:
+            with unit_of_work(self.writes.sessions()) as session:
+                touch_token(session, token_id, self.clock.now())
+
+        try:
+            async with self.writes.turn():
+                await run_in_threadpool(write)
+        except Exception:  # a missed "last used" stamp is no reason to fail anything
+            log.warning("could not record the use of token %s", token_id, exc_info=True)
 
 
 async def service(request: Request) -> Service:
@@ -47,16 +81,61 @@ async def db(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def write_db(request: Request) -> AsyncIterator[Session]:
+    """A write unit of work: its turn in the writer queue, committed before the response."""
+    svc: Service = request.app.state.service
+    async with svc.writes.turn():
+        session = svc.writes.sessions()
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(_end, session, commit=False)
+            raise
+        await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and give the connection back, in one trip to a thread."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+WriteDB = Annotated[Session, Depends(write_db, scope="function")]
+
+
 def _authenticate(svc: Service, token: str) -> Principal:
-    """Check a token in a session of its own, given back before the handler runs."""
+    """Check a token in a session of its own (reads only), given back before the handler runs."""
     with svc.sessions() as session:
-        principal = authenticate(session, token, svc.clock.now())
-        session.commit()
-        return principal
+        return authenticate(session, token, svc.clock.now())
+
+
+def _from_session(svc: Service, session_id: str) -> Principal:
+    with svc.sessions() as session:
+        return session_principal(session, session_id, svc.clock.now())
 
 
 async def principal_for(request: Request, token: str) -> Principal:
-    principal = await run_in_threadpool(_authenticate, request.app.state.service, token)
+    """The principal of a bearer token (AuthError if none); its use is noted in the background."""
+    svc: Service = request.app.state.service
+    principal = await run_in_threadpool(_authenticate, svc, token)
+    svc.touch(principal.token_id)
+    request.state.principal = principal
+    return principal
+
+
+async def portal_session_principal(request: Request) -> Principal:
+    """The principal of the portal session in the cookie; AuthError when there is none."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        raise AuthError("not logged in")
+    svc: Service = request.app.state.service
+    principal = await run_in_threadpool(_from_session, svc, session_id)
+    svc.touch(principal.token_id)
     request.state.principal = principal
     return principal
 

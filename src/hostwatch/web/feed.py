@@ -10,8 +10,6 @@ provider sees it.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
@@ -20,13 +18,16 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.csv_safety import csv_text
 from hostwatch.model import Case, Provider
+from hostwatch.model.db import lock_row
 from hostwatch.takedown import provider_answers, provider_feed
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import Service, db, service
+from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, visible_case
 from hostwatch.web.rows import case_row, iso
+from hostwatch.xml_safety import xml_document
 
 FEED_FIELDS = (
     "id",
@@ -40,7 +41,6 @@ FEED_FIELDS = (
     "removed_at",
     "takedown_seconds",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 
 router = APIRouter(prefix="/feed", tags=["provider feed"])
 
@@ -62,25 +62,15 @@ def feed_cases(session: Session, who: Principal, now: datetime) -> list[dict[str
     ]
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: formula starts get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def feed_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FEED_FIELDS)
-    for row in rows:
-        writer.writerow([safe_cell(row.get(f)) for f in FEED_FIELDS])
-    return out.getvalue()
+    return csv_text([FEED_FIELDS, *([row.get(f) for f in FEED_FIELDS] for row in rows)])
 
 
 def feed_atom(
     rows: list[dict[str, Any]], provider: str, provider_id: int, now: datetime, self_url: str
 ) -> bytes:
-    """An Atom 1.0 document; ElementTree escapes every text and attribute."""
+    """An Atom 1.0 document; ElementTree escapes every text and attribute, and
+    :func:`hostwatch.xml_safety.xml_document` drops what XML 1.0 forbids."""
     ns = "http://www.w3.org/2005/Atom"
     ET.register_namespace("", ns)
     feed = ET.Element(f"{{{ns}}}feed")
@@ -101,7 +91,7 @@ def feed_atom(
             f"URL: {row['url']}\nState: {row['state']}\nClassification: "
             f"{row['classification'] or '-'}\nFirst notice sent: {row['first_message_at'] or '-'}"
         )
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+    return xml_document(feed)
 
 
 def _case_for(session: Session, who: Principal, case_id: int) -> Case:
@@ -180,9 +170,10 @@ def feed_digest(
 def feed_ack(
     case_id: int,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
+    lock_row(session, Case, case_id)
     case = _case_for(session, principal, case_id)
     provider_answers.acknowledge(session, case, actor=principal.actor, now=svc.clock.now())
     return disclose("feed_answer", {"case": case.id, "acknowledged": True}, principal)
@@ -195,10 +186,11 @@ def feed_ack(
 def feed_resolve(
     case_id: int,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,
 ) -> dict[str, Any]:
+    lock_row(session, Case, case_id)
     case = _case_for(session, principal, case_id)
     now = svc.clock.now()
     provider_answers.mark_resolved(session, case, actor=principal.actor, now=now, note=note)
@@ -213,7 +205,7 @@ def feed_resolve(
 )
 def feed_contact(
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     email: Annotated[str, Body(embed=True, max_length=320)],
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,

@@ -1,5 +1,9 @@
 """Operations: /healthz, /metrics in the Prometheus text format, and structured access logs.
 
+``/healthz`` is open (it says only "ok"). ``/metrics`` needs an admin or regulator bearer token
+(Prometheus sends one with ``authorization: {credentials: ...}``): its case counts per state are
+not for everyone who can reach the port.
+
 The exposition is written here (no client library): a request counter per method, route template
 and status, a latency histogram per route, and case counts per state read at scrape time. Route
 templates (``/api/v1/cases/{case_id}``) rather than raw paths keep the label set bounded.
@@ -7,6 +11,7 @@ templates (``/api/v1/cases/{case_id}``) rather than raw paths keep the label set
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -14,12 +19,14 @@ import time
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
-from sqlalchemy import func, select, text
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from hostwatch.model import Case
-from hostwatch.web.deps import db
+from hostwatch.model.db import probe_engine_for
+from hostwatch.web.auth import Principal
+from hostwatch.web.deps import db, require
 from hostwatch.web.security import RedactingFilter
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -149,16 +156,27 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/healthz")
-def healthz(session: Annotated[Session, Depends(db)]) -> dict[str, str]:
-    session.execute(text("SELECT 1"))
+async def healthz(request: Request) -> dict[str, str]:
+    """The database answers: on a connection of its own, in a thread outside the request
+    threads, so a burst of requests (which hold those) does not make the service look down."""
+    engine = probe_engine_for(request.app.state.service.settings.database_url)
+    await asyncio.to_thread(_probe, engine)
     return {"status": "ok", "database": "ok"}
+
+
+def _probe(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def metrics_router(metrics: RequestMetrics) -> APIRouter:
     scrape = APIRouter(include_in_schema=False)
 
     @scrape.get("/metrics")
-    def prometheus(session: Annotated[Session, Depends(db)]) -> Response:
+    def prometheus(
+        _: Annotated[Principal, Depends(require("admin", "regulator"))],
+        session: Annotated[Session, Depends(db)],
+    ) -> Response:
         lines = metrics.render()
         lines += ["# HELP hostwatch_cases Cases by state.", "# TYPE hostwatch_cases gauge"]
         for state, n in session.execute(select(Case.state, func.count()).group_by(Case.state)):

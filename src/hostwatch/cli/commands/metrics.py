@@ -92,7 +92,9 @@ def metrics(
         text = json.dumps({"period": chosen.label, **result.document}, default=str, indent=2)
         _emit(text, out)
     elif format is Format.csv:
-        _emit(result.table.write_csv(), out)
+        from hostwatch.csv_safety import write_frame_csv
+
+        _emit(write_frame_csv(result.table) or "", out)
     elif format is Format.parquet:
         if out is None:
             raise typer.BadParameter("parquet needs --out PATH", param_hint="--out")

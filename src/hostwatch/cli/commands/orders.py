@@ -128,12 +128,11 @@ def orders_show(reference: Annotated[str, typer.Argument(help="The order's refer
 
 
 def _csv(rows: list[dict[str, object]]) -> None:
-    import csv
     import sys
 
-    from hostwatch.net.routing.lookup_csv import safe_cell
+    from hostwatch.csv_safety import SafeWriter
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer = SafeWriter(sys.stdout)
     writer.writerow(
         [
             "reference",
@@ -150,8 +149,7 @@ def _csv(rows: list[dict[str, object]]) -> None:
     for row in rows:
         for case in row["cases"]:  # type: ignore[attr-defined]
             writer.writerow(
-                safe_cell(str(v if v is not None else ""))
-                for v in (
+                (
                     row["reference"],
                     row["provider"],
                     row["issued_at"],

@@ -244,13 +244,14 @@ def cases(
     if output == "json":
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=True))
     elif output == "csv":
-        import csv
         import sys
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+        from hostwatch.csv_safety import SafeDictWriter
+
+        writer = SafeDictWriter(sys.stdout, COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            writer.writerow(row)
     else:
         from rich.console import Console
         from rich.markup import escape
@@ -290,13 +291,6 @@ def release(
         except IllegalTransition as exc:
             raise _fail(str(exc)) from exc
         typer.echo(f"case {case_id}: {case.state}")
-
-
-def _csv_cell(value: object) -> object:
-    """Defuse spreadsheet formulas in attacker-written text (URLs)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bounces_app.command("read")

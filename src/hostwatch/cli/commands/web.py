@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hostwatch.settings import get_settings
+from hostwatch.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from hostwatch.model.audit_heads import HeadKey
@@ -46,16 +46,22 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
-    """Run the API, provider feed and portal (uvicorn)."""
-    import os
+    """Run the API, provider feed and portal (uvicorn).
+
+    With ``--workers N`` each worker process gets these settings as the arguments of the app
+    factory (uvicorn pickles it into the worker); nothing is written to the environment.
+    """
+    from functools import partial
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from hostwatch.web.app import WATCHLIST_INTERVAL, create_app
     from hostwatch.web.logs import configure_logging
 
     _database()
     configure_logging(log_level)
+    settings = get_settings()
     options = {
         "host": host,
         "port": port,
@@ -65,15 +71,33 @@ def serve(
         "server_header": False,
     }
     if workers == 1:
-        app = create_app(get_settings(), watchlist_interval=WATCHLIST_INTERVAL)
+        app = create_app(settings, watchlist_interval=WATCHLIST_INTERVAL)
         uvicorn.run(app, **options)
         return
-    settings = get_settings()
-    os.environ["HOSTWATCH_DATABASE_URL"] = settings.database_url
-    if settings.now is not None:
-        os.environ["HOSTWATCH_NOW"] = settings.now.isoformat()
-    os.environ["HOSTWATCH_SERVE_LOG_LEVEL"] = log_level
-    uvicorn.run("hostwatch.web.app:serve_app", factory=True, workers=workers, **options)
+    config = uvicorn.Config(
+        partial(worker_app, settings, log_level),
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        **options,
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+WORKER_START_SECONDS = 30
+"""How long a new worker may take to answer uvicorn's first health check: on a loaded machine
+importing the app took more than uvicorn's 5 s, and the parent killed every worker it started."""
+
+
+def worker_app(settings: Settings, log_level: str) -> Any:
+    """The app factory each ``serve --workers N`` process calls, settings in its arguments.
+
+    Defined here, in a module the worker has already imported, so that unpickling the factory is
+    cheap and the heavy import of the web app happens once the worker answers health checks.
+    """
+    from hostwatch.web.app import serve_app
+
+    return serve_app(settings, log_level)
 
 
 @tokens_app.command("create")

@@ -5,19 +5,19 @@ covering route answers, so a v4-only and a v6-only table combine, and a fallback
 gaps without overriding a more trusted one. Extra columns (AS name, provider, country) come from
 :class:`ColumnSource` callables that see the merged answers; this module knows none of them.
 
-The ``ip`` column echoes the input; text that is not an address is written safely (CSV quoting,
-and a leading ``'`` before ``= + - @`` so a spreadsheet does not run it as a formula).
+The ``ip`` column echoes the input; text that is not an address is written safely, through
+:mod:`hostwatch.csv_safety`.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 import numpy as np
 
+from hostwatch.csv_safety import SafeWriter
 from hostwatch.net.addresses import as_address_array
 from hostwatch.net.routing.table import NO_ASN, RoutingTable
 
@@ -84,18 +84,11 @@ def write_lookup_csv(
         values = source(answers)
         extra_names.extend(source.names)
         extra_values.extend(values)
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)
     writer.writerow(["ip", "prefix", "origin_asn", *extra_names])
     asn_text = [str(a) if a != NO_ASN else "" for a in answers.origin_asn.tolist()]
     for i, text in enumerate(texts):
-        row: list[object] = [safe_cell(text), answers.prefix[i] or "", asn_text[i]]
-        row.extend(safe_cell("" if col[i] is None else str(col[i])) for col in extra_values)
+        row: list[object] = [text, answers.prefix[i] or "", asn_text[i]]
+        row.extend("" if col[i] is None else str(col[i]) for col in extra_values)
         writer.writerow(row)
     return answers
-
-
-def safe_cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in hostile text; csv quoting does the rest."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text

@@ -99,7 +99,7 @@ async def submit_one(
     notice: Annotated[NoticeIn, Body()],
     source: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    _limit(request, principal)
+    await run_in_threadpool(_limit, request, principal)
     folder = _spool_dir(svc)
     try:
         path = folder / "notice.jsonl"
@@ -126,7 +126,7 @@ async def submit_bulk(
 ) -> dict[str, Any]:
     if format != "auto" and format not in READERS:
         raise HTTPException(422, f"unknown format {format!r}; known: auto, {', '.join(READERS)}")
-    _limit(request, principal)
+    await run_in_threadpool(_limit, request, principal)
     folder = _spool_dir(svc)
     try:
         path = folder / "body"

@@ -27,7 +27,7 @@ from hostwatch.metrics.frame import load_frame
 from hostwatch.metrics.period import parse_period
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import Service, db, service
+from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, disclose_all
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -51,7 +51,7 @@ def _scope(principal: Principal) -> int | None:
 def create_order(
     body: NewOrder,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
     try:
@@ -143,7 +143,7 @@ def _respond(
 def acknowledge_order(
     reference: str,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     note: Annotated[str | None, Body(embed=True, max_length=4000)] = None,
 ) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def acknowledge_order(
 def object_order(
     reference: str,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     grounds: Annotated[str, Body(embed=True, max_length=4000)],
 ) -> dict[str, Any]:
@@ -164,7 +164,7 @@ def object_order(
 @router.post("/proposals", status_code=201, summary="Propose an order for a case (analyst)")
 def propose(
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     case_id: Annotated[int, Body(embed=True)],
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,
@@ -181,7 +181,7 @@ def get_scorecard(
     provider_id: int,
     request: Request,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
     period: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:

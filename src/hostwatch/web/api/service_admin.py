@@ -13,7 +13,7 @@ from hostwatch.model.audit_heads import optional_key
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.takedown.provider_answers import decide, pending_requests
 from hostwatch.web.api.common import Caller, json_response
-from hostwatch.web.deps import Service, db, service
+from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.dossier import build_dossier, chain_head, providers_missing_deadlines
 from hostwatch.web.rows import iso
 
@@ -45,7 +45,7 @@ def decide_contact_request(
     request_id: int,
     decision: str,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
+    session: WriteDB,
     svc: Annotated[Service, Depends(service)],
 ) -> dict[str, Any]:
     if decision not in ("confirm", "reject"):

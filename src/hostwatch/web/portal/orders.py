@@ -15,7 +15,7 @@ from hostwatch.metrics.duty_of_care import scorecard
 from hostwatch.metrics.frame import load_frame
 from hostwatch.metrics.period import parse_period
 from hostwatch.web.auth import Principal
-from hostwatch.web.deps import Service, db, service
+from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose
 from hostwatch.web.portal.routes import Viewer, back, render
 from hostwatch.web.security import check_csrf
@@ -60,7 +60,7 @@ def order_answer(
     kind: str,
     request: Request,
     me: Viewer,
-    session: DB,
+    session: WriteDB,
     svc: Svc,
     text: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",

@@ -20,11 +20,25 @@ from hostwatch.attribution.watchlist import alerts
 from hostwatch.metrics.takedown import quantile_text
 from hostwatch.model import Case, Provider, ProviderAsset
 from hostwatch.model.audit_heads import optional_key
+from hostwatch.model.db import lock_row
 from hostwatch.model.service import WatchlistEntry
 from hostwatch.takedown import provider_answers
 from hostwatch.web.api.cases import case_query
-from hostwatch.web.auth import AuthError, Principal, authenticate
-from hostwatch.web.deps import SESSION_COOKIE, Service, db, principal_for, service
+from hostwatch.web.auth import (
+    SESSION_HOURS,
+    AuthError,
+    Principal,
+    close_portal_session,
+    open_portal_session,
+)
+from hostwatch.web.deps import (
+    SESSION_COOKIE,
+    Service,
+    WriteDB,
+    db,
+    portal_session_principal,
+    service,
+)
 from hostwatch.web.disclosure import (
     PORTAL_PAGES,
     disclose,
@@ -66,11 +80,8 @@ class LoginRequired(Exception):
 
 
 async def portal_principal(request: Request) -> Principal:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise LoginRequired
     try:
-        return await principal_for(request, token)
+        return await portal_session_principal(request)
     except AuthError as exc:
         raise LoginRequired from exc
 
@@ -131,34 +142,48 @@ def login_page(request: Request) -> Response:
 @router.post("/login")
 def login(
     request: Request,
-    session: DB,
+    session: WriteDB,
     svc: Svc,
     token: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    enforce(request.app.state.login_limit, client_ip(request))
+    """Exchange a token for a new server-side session; the cookie holds only its random id."""
     check_csrf(request, csrf)
+    enforce(request.app.state.login_limit, client_ip(request), session)
     try:
-        principal = authenticate(session, token.strip(), svc.clock.now())
+        session_id, principal = open_portal_session(
+            session, token.strip(), svc.clock.now(), replaces=request.cookies.get(SESSION_COOKIE)
+        )
     except AuthError:
         return render(request, "login.html", {"error": "Unknown, expired or revoked token."}, 401)
     response = back(HOME[principal.role])
     response.set_cookie(
         SESSION_COOKIE,
-        token.strip(),
+        session_id,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=SESSION_HOURS * 3600,
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+def logout(
+    request: Request,
+    session: WriteDB,
+    svc: Svc,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Close the session in the database (every worker), then drop the cookie."""
     check_csrf(request, csrf)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        close_portal_session(session, session_id, svc.clock.now())
     response = back("/login")
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response
 
 
@@ -385,7 +410,7 @@ def feed_action(
     action: str,
     request: Request,
     principal: Viewer,
-    session: DB,
+    session: WriteDB,
     svc: Svc,
     csrf: Annotated[str, Form(max_length=100)] = "",
     note: Annotated[str | None, Form(max_length=2000)] = None,
@@ -393,6 +418,7 @@ def feed_action(
     check_csrf(request, csrf)
     if action not in ("ack", "resolve"):
         raise HTTPException(404, "unknown action")
+    lock_row(session, Case, case_id)
     case = visible_case(session, principal, case_id)
     if case is None:
         raise HTTPException(404, "no such case")
@@ -408,7 +434,7 @@ def feed_action(
 def feed_contact(
     request: Request,
     principal: Viewer,
-    session: DB,
+    session: WriteDB,
     svc: Svc,
     email: Annotated[str, Form(max_length=320)],
     csrf: Annotated[str, Form(max_length=100)] = "",
@@ -438,7 +464,7 @@ def contact_request_decision(
     decision: str,
     request: Request,
     principal: Viewer,
-    session: DB,
+    session: WriteDB,
     svc: Svc,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
