@@ -75,3 +75,30 @@ def test_a_taken_port_is_an_error_not_another_year(tmp_path: Path, demo_port: in
     assert result.exit_code == 1
     assert "could not start" in result.output and "address already in use" in result.output
     assert not (tmp_path / "cases.csv").exists()
+
+
+def test_the_regulator_orders_the_slowest_hoster_and_publishes_a_decision(
+    demo_out: Path,
+) -> None:
+    import json
+    import re
+
+    orders = json.loads((demo_out / "orders.json").read_text())
+    assert orders and {o["provider"] for o in orders} == {"BulkServers NL"}
+    outcomes = {c["outcome"] for o in orders for c in o["cases"]}
+    assert {"met", "missed", "undetermined"} <= outcomes  # judged from the checks, every kind
+    assert all(o["delivery"].startswith("outbox accepted") for o in orders)
+    mails = sorted((demo_out / "outbox").glob("ORD-*.eml"))
+    assert [m.stem for m in mails] == sorted(o["reference"] for o in orders)
+    assert all("To: orders@bulkservers.example" in m.read_text() for m in mails)
+
+    (entry,) = json.loads((demo_out / "register.json").read_text())
+    assert entry["provider"] == "BulkServers NL" and entry["sanction"] in ("penalty", "fine")
+    assert entry["orders_missed"] == sum(o["status"] == "missed" for o in orders)
+    assert entry["provider_responses"]
+    public = json.dumps(entry)
+    assert not re.search(r"https?://|\b127\.\d+\.\d+\.\d+\b|\.example\b", public), public
+
+    dossier = (demo_out / "dossier.html").read_text()
+    assert "Removal orders" in dossier and "Duty of care" in dossier
+    assert all(o["reference"] in dossier for o in orders)

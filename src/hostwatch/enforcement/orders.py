@@ -23,6 +23,7 @@ from hostwatch.enforcement.compliance import (
 )
 from hostwatch.enforcement.deadlines import OrderPolicy
 from hostwatch.enforcement.notice import order_message
+from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
 from hostwatch.model.case import Case
 from hostwatch.model.message import Delivery, Message
@@ -110,7 +111,13 @@ def _provider(session: Session, name: str) -> Provider:
 
 
 def _order_contact(session: Session, provider: Provider) -> Contact | None:
-    """The provider's order contact if it registered one, else its abuse contact."""
+    """The provider's order contact if it registered one (the point of contact a hosting
+    provider designates for removal orders, TCO regulation art. 15), else its own abuse contact.
+
+    A provider can hold several automatic abuse addresses, some of them its resellers' (taken
+    from the sub-allocations in its space); an order is addressed to the hosting provider, so
+    its own address is the one its own space reports, not its resellers' sub-allocations.
+    """
     contacts = session.scalars(
         select(Contact).where(
             Contact.provider_id == provider.id,
@@ -120,9 +127,31 @@ def _order_contact(session: Session, provider: Provider) -> Contact | None:
             Contact.network.is_(None),
         )
     ).all()
+    # +1 per attribution in the provider's own space naming the address, -1 per attribution
+    # in a reseller's sub-allocation naming it
+    score: dict[str, int] = {}
+    for address, resold, count in session.execute(
+        select(
+            func.lower(Attribution.abuse_contact),
+            Attribution.reseller.is_not(None),
+            func.count(),
+        )
+        .where(Attribution.provider_id == provider.id)
+        .group_by(func.lower(Attribution.abuse_contact), Attribution.reseller.is_not(None))
+    ):
+        score[address] = score.get(address, 0) + (-count if resold else count)
+    # never a reseller's address in lieu of the provider's: better undelivered than misdirected
+    usable = [
+        c for c in contacts if c.role == "order" or score.get((c.email or "").lower(), 0) >= 0
+    ]
     ranked = sorted(
-        contacts,
-        key=lambda c: (ORDER_CONTACT_ROLES.index(c.role), c.source != "manual", c.id),
+        usable,
+        key=lambda c: (
+            ORDER_CONTACT_ROLES.index(c.role),
+            c.source != "manual",
+            -score.get((c.email or "").lower(), 0),
+            c.id,
+        ),
     )
     return ranked[0] if ranked else None
 

@@ -30,8 +30,15 @@ from hostwatch.clock import Clock
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings
 from hostwatch.simulation.reference import write_reference
+from hostwatch.simulation.regulator import RegulatorSummary, SimulatedRegulator
 from hostwatch.simulation.replay import PassOutcome, Replay, ReplaySummary
-from hostwatch.simulation.servers import CONTROL_IP, HostingState, SimulatedInternet, free_port
+from hostwatch.simulation.servers import (
+    CONTROL_HOST,
+    CONTROL_IP,
+    HostingState,
+    SimulatedInternet,
+    free_port,
+)
 from hostwatch.simulation.world import PARTIES, World, build_world
 
 PREFERRED_PORT = 18080
@@ -67,6 +74,7 @@ class DemoResult:
     report_pdf: Path | None
     port: int
     seconds: float
+    regulator: RegulatorSummary | None = None
 
 
 def _web_port(ips: list[str]) -> int:
@@ -90,6 +98,13 @@ def demo_settings(out: Path, net: SimulatedInternet, world: World) -> Settings:
         outbox_dir=(out / "outbox").resolve(),
         allow_networks=["127.0.0.0/8"],
         resolver=net.resolver,
+        # the checker shows its vantage point works before a failure counts: the simulated
+        # internet's control host must resolve and answer with every batch of checks
+        control_dns_name=CONTROL_HOST,
+        control_urls=[net.control_url],
+        # the simulated world's reference data is one snapshot that holds all year (nothing in
+        # it changes), so attributions across the year are not stale against it
+        stale_routing_days=366.0,
         notifier_name="Simulated Hotline (hostwatch demo)",
         notifier_email="reports@hotline.example",
         now=world.start,
@@ -184,15 +199,18 @@ def run_demo(
         _catalogue(settings, world)
         clock = Clock.at(world.start)
         replay = Replay(world, settings, clock, state, seed=seed, step=timedelta(hours=step_hours))
-        summary = _replay(replay, settings, progress)
+        summary, regulator = _replay(replay, settings, progress)
         summary.requests = net.requests
+    regulated = regulator.close_year(clock.now(), out)
+    regulated.files += _dossier(settings, out, clock, pdf)
     html, pdf_path = _report(settings, world, out, clock, pdf)
-    return DemoResult(out, world, summary, html, pdf_path, port, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return DemoResult(out, world, summary, html, pdf_path, port, seconds, regulated)
 
 
 def _replay(
     replay: Replay, settings: Settings, progress: Callable[[str, float], None] | None
-) -> ReplaySummary:
+) -> tuple[ReplaySummary, SimulatedRegulator]:
     from hostwatch.ingest.pipeline import ingest_file
     from hostwatch.takedown.checker import CheckOptions, CheckSession, Politeness, Timeouts
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
@@ -219,21 +237,49 @@ def _replay(
     def ingest(path: Path) -> None:
         ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
 
+    regulator = SimulatedRegulator(settings, replay.world, policy, transport)
     with CheckSession(settings, options=patient, politeness=politeness) as checks:
 
         def one_pass(clock: Clock, fresh: bool) -> PassOutcome:
             report = run_pass(
                 settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
             )
-            return report.delivered.sent > 0, report.next_due
+            ordered = regulator.step(clock)
+            return report.delivered.sent > 0 or ordered, report.next_due
 
-        return replay.run(
+        summary = replay.run(
             one_pass,
             ingest,
             progress=(lambda share: progress("replaying the simulated year", share))
             if progress
             else None,
         )
+    return summary, regulator
+
+
+def _dossier(settings: Settings, out: Path, clock: Clock, pdf: bool) -> list[Path]:
+    """The regulator's dossier on the ordered hoster, as HTML (and PDF)."""
+    from sqlalchemy import select
+
+    from hostwatch.model.party import Provider
+    from hostwatch.simulation.regulator import ORDERED_PROVIDER
+    from hostwatch.web.dossier import build_dossier, dossier_pdf
+    from hostwatch.web.portal.routes import env
+
+    with session_scope(settings.database_url) as session:
+        provider_id = session.scalar(select(Provider.id).where(Provider.name == ORDERED_PROVIDER))
+        if provider_id is None:
+            return []
+        dossier = build_dossier(
+            session, provider_id, clock.now(), offline_after=settings.offline_after
+        )
+        html = env.get_template("dossier_pdf.html").render(d=dossier.as_dict())
+    files = [out / "dossier.html"]
+    files[0].write_text(html, encoding="utf-8")
+    if pdf:
+        files.append(out / "dossier.pdf")
+        files[1].write_bytes(dossier_pdf(html))
+    return files
 
 
 def _report(

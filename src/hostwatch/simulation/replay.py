@@ -31,13 +31,16 @@ from hostwatch.clock import Clock
 from hostwatch.settings import Settings
 from hostwatch.simulation.feeds import write_intelmq
 from hostwatch.simulation.servers import HostingState
-from hostwatch.simulation.world import Party, SimNotice, World, removal_delay
+from hostwatch.simulation.world import Party, SimNotice, World, order_delay, removal_delay
 
 URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+ORDER_PREFIX = "ORD-"
+"""Removal orders carry their reference as the ticket (hostwatch.enforcement.orders)."""
 
 
-def _read_message(data: bytes) -> tuple[datetime | None, list[str], str]:
-    """Date, recipients and plain-text body of a mail, as a provider's mail reader sees them.
+def _read_message(data: bytes) -> tuple[datetime | None, list[str], str, bool]:
+    """Date, recipients, plain-text body of a mail, and whether it is a removal order, as a
+    provider's mail reader sees them.
 
     Parsed with the legacy (compat32) policy: the modern one builds a header object per header,
     which made reading the year's mail cost more than writing it.
@@ -46,11 +49,13 @@ def _read_message(data: bytes) -> tuple[datetime | None, list[str], str]:
     date = message["Date"]
     sent_at = email.utils.parsedate_to_datetime(date) if date else None
     recipients = [address for _, address in email.utils.getaddresses(message.get_all("To", []))]
+    order = str(message["X-Hostwatch-Ticket"] or "").startswith(ORDER_PREFIX)
     for part in message.walk():
         if part.get_content_type() == "text/plain" and part.get_content_disposition() is None:
             payload = part.get_payload(decode=True)
-            return sent_at, recipients, payload.decode(part.get_content_charset() or "utf-8")
-    return sent_at, recipients, ""
+            text = payload.decode(part.get_content_charset() or "utf-8")
+            return sent_at, recipients, text, order
+    return sent_at, recipients, "", order
 
 
 @dataclass(order=True)
@@ -104,6 +109,7 @@ class Replay:
         self.summary = ReplaySummary()
         self._by_url: dict[str, SimNotice] = {}
         self._acted: set[tuple[str, str]] = set()
+        self._obeyed: set[tuple[str, str]] = set()  # (URL, recipient) of orders acted on
         self._read: set[str] = set()
         self._feed_dir = Path(settings.state_dir) / "simulated-feed"
         self._feed_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +173,22 @@ class Replay:
         self._acted.add((url, recipient))
         self.schedule(sent_at + timedelta(hours=hours), lambda: self._take_down(url))
 
+    def _obey(self, url: str, recipient: str, sent_at: datetime) -> None:
+        """The provider that received a removal order removes the URL after its order delay."""
+        party = next(
+            (p for p in self.world.parties if recipient in (p.abuse, f"orders@{p.domain}")), None
+        )
+        if party is None or (url, recipient) in self._obeyed or not self.state.is_online(url):
+            return
+        rng = np.random.default_rng(
+            [self.seed, _key(url), _key(recipient), int(sent_at.timestamp()), 1]
+        )
+        hours = order_delay(party, rng)
+        if hours is None:
+            return
+        self._obeyed.add((url, recipient))
+        self.schedule(sent_at + timedelta(hours=hours), lambda: self._take_down(url))
+
     def read_mail(self) -> None:
         """The providers read the mail that arrived since they last looked, and react."""
         outbox = Path(self.settings.outbox_dir)
@@ -177,17 +199,21 @@ class Replay:
         # Each (URL, recipient) reacts once, to the earliest message about it, and in a fixed
         # order: the file names are random tickets, so reading order must decide nothing.
         received: dict[tuple[str, str], datetime] = {}
+        ordered: dict[tuple[str, str], datetime] = {}
         for name in new:
             self._read.add(name)
-            sent_at, recipients, text = _read_message((outbox / name).read_bytes())
+            sent_at, recipients, text, order = _read_message((outbox / name).read_bytes())
             sent_at = sent_at or self.clock.now()
             self.summary.messages_read += 1
+            into = ordered if order else received
             for url in URL_IN_TEXT.findall(text):
                 for recipient in recipients:
                     key = (url.rstrip(".,;)"), recipient)
-                    received[key] = min(sent_at, received.get(key, sent_at))
+                    into[key] = min(sent_at, into.get(key, sent_at))
         for (url, recipient), sent_at in sorted(received.items()):
             self._react(url, recipient, sent_at)
+        for (url, recipient), sent_at in sorted(ordered.items()):
+            self._obey(url, recipient, sent_at)
 
     # -- the loop -----------------------------------------------------------------------------
     # ``run_pass`` makes one workflow pass and says whether it delivered any message, so the

@@ -26,6 +26,9 @@ class Behaviour:
     ignores_notices: bool = False
     acts_on_escalation_hours: float | None = None
     improvement: float = 1.0  # factor on the median by the end of the year (0.25 = 4x faster)
+    # Median hours to remove a URL after a regulator's removal order (None: orders are ignored
+    # too); log-normal with ``spread``, so some orders are met and some missed.
+    order_median_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ PARTIES: tuple[Party, ...] = (
         "127.3.0.0/16",
         "abuse@bulkservers.example",
         0.16,
-        Behaviour(60, 1.1, acts_on_escalation_hours=12),
+        Behaviour(60, 1.1, acts_on_escalation_hours=12, order_median_hours=9),
         "bulkservers.example",
     ),
     Party(
@@ -224,6 +227,14 @@ def build_world(year: int = 2025, notices: int = 1500, seed: int = 7, port: int 
         world.notices.append(notice)
     world.notices.sort(key=lambda n: n.received_at)
     return world
+
+
+def order_delay(party: Party, rng: np.random.Generator) -> float | None:
+    """Hours from receiving a removal order to removal, or None when orders are ignored."""
+    median = party.behaviour.order_median_hours
+    if median is None:
+        return None
+    return float(rng.lognormal(np.log(median), party.behaviour.spread))
 
 
 def removal_delay(

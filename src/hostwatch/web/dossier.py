@@ -1,7 +1,8 @@
 """Regulator dossiers: per provider that missed the 24-hour norm, the evidence in one document.
 
-A dossier holds the provider, its figures, every case that was seen online past the norm with its
-timeline (messages sent, checks that saw it online after the deadline: the evidence of
+A dossier holds the provider, its figures, its removal orders and duty-of-care scorecard,
+every case that was seen online past the norm with its timeline (messages sent, checks that
+saw it online after the deadline: the evidence of
 non-removal) and the head of the audit log at the time of export with the result of re-verifying
 it, so a reader can later run ``hostwatch audit verify --head`` with the signed head it carries.
 The figures and the choice of cases come from :mod:`hostwatch.metrics.takedown` (the norm, the
@@ -19,6 +20,9 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.enforcement.orders import view_orders
+from hostwatch.metrics.duty_of_care import scorecard
+from hostwatch.metrics.period import period_between
 from hostwatch.metrics.takedown import NORM_HOURS, confirmed, takedown_seconds
 from hostwatch.model import Case, Check, Provider, Url
 from hostwatch.model.audit_heads import HeadKey, published_head
@@ -65,6 +69,8 @@ class Dossier:
     chain: ChainHead
     generated_at: datetime
     audit_head: dict[str, Any] = field(default_factory=dict)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    scorecard: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +83,8 @@ class Dossier:
             "stats": self.stats,
             "audit_chain": self.chain.as_dict(),
             "audit_head": self.audit_head,
+            "orders": self.orders,
+            "scorecard": self.scorecard,
             "cases": [
                 {
                     **{k: v for k, v in c.__dict__.items() if k != "timeline"},
@@ -179,9 +187,21 @@ def build_dossier(
                 timeline=case_timeline(session, case),
             )
         )
+    orders = [
+        v.as_json()
+        for v in view_orders(session, now=now, offline_after=offline_after, provider_id=provider_id)
+    ]
+    card = scorecard(
+        session,
+        provider_id,
+        period_between(None, now, "to date"),
+        frame,
+        now=now,
+        offline_after=offline_after,
+    )
     chain = chain_head(session)
     head = published_head(session, key if chain.intact else None, now)  # never sign a broken log
-    return Dossier(provider, stats, missed, chain, now, head)
+    return Dossier(provider, stats, missed, chain, now, head, orders, card)
 
 
 def dossier_pdf(html: str) -> bytes:

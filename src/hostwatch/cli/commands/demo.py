@@ -74,7 +74,15 @@ def demo(
             f"port {PREFERRED_PORT} was taken: the simulated URLs carry port {result.port}, "
             f"so these files differ from a run on port {PREFERRED_PORT}"
         )
-    for path in (result.report_html, result.report_pdf):
+    regulator = result.regulator
+    if regulator is not None and regulator.orders:
+        outcomes = ", ".join(f"{n} {o}" for o, n in sorted(regulator.outcomes.items()))
+        console.print(
+            f"SIMULATED regulator: {len(regulator.orders)} removal orders ({outcomes}); "
+            f"decision {regulator.decision}: {regulator.sanction}, in the public register"
+        )
+    files = regulator.files if regulator is not None else []
+    for path in (result.report_html, result.report_pdf, *files):
         if path is not None:
             console.print(f"wrote {path}")
 
