@@ -132,11 +132,20 @@ class Settings(BaseSettings):
 _overrides: dict[str, Any] = {}
 
 
-def configure(**overrides: Any) -> Settings:
-    """Set command-line overrides for this process and return the resulting settings."""
+def override(**overrides: Any) -> None:
+    """Set command-line overrides for this process; settings are built when first asked for.
+
+    The CLI calls this before every command, so a command that needs no settings (or only
+    ``--help``) does not pay for building them.
+    """
     _overrides.clear()
     _overrides.update({k: v for k, v in overrides.items() if v is not None})
     get_settings.cache_clear()
+
+
+def configure(**overrides: Any) -> Settings:
+    """Set command-line overrides for this process and return the resulting settings."""
+    override(**overrides)
     return get_settings()
 
 
