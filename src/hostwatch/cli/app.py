@@ -11,7 +11,6 @@ register. The top-level ``--help`` (and a mistyped command) loads every module t
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,6 +53,8 @@ COMMANDS: dict[str, str] = {
 
 def command_modules() -> list[str]:
     """Every command module, in the order their commands are listed (by module name)."""
+    import pkgutil
+
     return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
 
 
