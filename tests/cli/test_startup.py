@@ -85,6 +85,7 @@ def test_a_lookup_imports_its_own_command_module_and_nothing_heavy(
     assert not modules & HEAVY
     assert "typer.rich_utils" not in modules  # rich formats help and errors, not a lookup
     assert "rich.console" not in modules
+    assert "pydantic_settings" not in modules  # settings are read by hostwatch.settings itself
 
 
 def test_lookup_help_builds_no_settings_and_loads_no_routing_code(tmp_path: Path) -> None:
