@@ -1,23 +1,97 @@
 """The ``hostwatch`` command: global options, then the commands every area registers.
 
-Command modules live in :mod:`hostwatch.cli.commands`; each exposes ``register(app)``. Discovering
-them here keeps this file free of per-feature imports, the way Datasette builds core features as
-plugins.
+Command modules live in :mod:`hostwatch.cli.commands`; each exposes ``register(app)``. A process
+imports only the module of the command it runs (``hostwatch lookup`` loads neither the web app nor
+the statistics stack), so one lookup costs about what the lookup itself costs. ``COMMANDS`` says
+which module registers which top-level command; a module missing from it still works (an unknown
+name loads every module), and tests/cli/test_startup.py checks the map against what the modules
+register. The top-level ``--help`` (and a mistyped command) loads every module to list them all.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from hostwatch import __version__
 from hostwatch.cli import commands
-from hostwatch.clock import parse_instant
-from hostwatch.settings import configure
+
+#: Top-level command name -> the module in :mod:`hostwatch.cli.commands` that registers it.
+COMMANDS: dict[str, str] = {
+    "migrate": "admin",
+    "settings": "admin",
+    "attribute": "attribution",
+    "providers": "attribution",
+    "data": "data",
+    "demo": "demo",
+    "ingest": "ingest",
+    "export": "ingest",
+    "lookup": "lookup",
+    "metrics": "metrics",
+    "orders": "orders",
+    "sanctions": "orders",
+    "report": "report",
+    "contacts": "takedown",
+    "bounces": "takedown",
+    "run": "takedown",
+    "worker": "takedown",
+    "cases": "takedown",
+    "release": "takedown",
+    "digests": "web",
+    "serve": "web",
+    "tokens": "web",
+    "audit": "web",
+    "watchlist": "web",
+    "access": "web",
+}
+
+
+def command_modules() -> list[str]:
+    """Every command module, in the order their commands are listed (by module name)."""
+    import pkgutil
+
+    return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+
+
+class LazyCommands(TyperGroup):
+    """A group that imports a command module only when one of its commands is asked for."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._loaded: dict[str, list[str]] = {}  # module -> the command names it registered
+
+    def _load(self, module_name: str) -> None:
+        if module_name in self._loaded:
+            return
+        module = importlib.import_module(f"{commands.__name__}.{module_name}")
+        scratch = typer.Typer(rich_markup_mode=self.rich_markup_mode)
+        module.register(scratch)
+        group = typer.main.get_group(scratch)
+        self.commands.update(group.commands)
+        self._loaded[module_name] = list(group.commands)
+
+    def _load_all(self) -> None:
+        for module_name in command_modules():
+            self._load(module_name)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            module_name = COMMANDS.get(cmd_name)
+            if module_name is not None:
+                self._load(module_name)
+            if cmd_name not in self.commands:
+                self._load_all()  # a module not (yet) in COMMANDS, or a typo to suggest for
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._load_all()
+        return [name for module in command_modules() for name in self._loaded[module]]
+
 
 app = typer.Typer(
     name="hostwatch",
@@ -25,6 +99,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyCommands,
 )
 
 
@@ -50,25 +125,28 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
     ] = False,
 ) -> None:
+    from hostwatch.clock import parse_instant
+
     if config is not None:
         import os
 
-        os.environ["HOSTWATCH_CONFIG"] = str(config)
+        os.environ["HOSTWATCH_CONFIG"] = str(config)  # ``serve --workers`` processes read it
     try:
         instant = parse_instant(now) if now else None
     except ValueError as exc:
         raise typer.BadParameter(f"not an ISO 8601 instant: {now!r}", param_hint="--now") from exc
-    configure(now=instant, database_url=database_url)
+    # Settings are built by the command that needs them (pydantic-settings alone costs a lookup
+    # more than the lookup): record the overrides only, and only when there is something to
+    # record or to reset from an earlier invocation in this process.
+    if instant is not None or database_url is not None or "hostwatch.settings" in sys.modules:
+        from hostwatch.settings import override
 
-
-def _register_all() -> None:
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(app)
-
-
-_register_all()
+        override(now=instant, database_url=database_url)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

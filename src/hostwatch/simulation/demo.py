@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-
 from hostwatch.clock import Clock
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings
@@ -53,16 +51,7 @@ machine can make them late, and a late answer must still be the same answer."""
 class DemoSettings(Settings):
     """Settings made from the demo's arguments alone: no environment, no TOML file."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    read_sources = False
 
 
 @dataclass
