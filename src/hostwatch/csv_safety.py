@@ -18,9 +18,10 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a frame is written: lookup must not pay for it
+    import polars as pl
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 _FORMULA_PATTERN = r"^[=+\-@\t\r|%]"
@@ -85,6 +86,8 @@ class SafeDictWriter:
 
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """:func:`safe_cell` over every text column of a Polars frame."""
+    import polars as pl
+
     text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(_FORMULA_PATTERN))
