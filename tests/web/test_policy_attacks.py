@@ -9,6 +9,7 @@ from policy_world import (
     RESEARCHER_LEAKS,
     escalate_and_move,
 )
+from test_security import login
 from webworld import LAB, NOW, World
 
 from conftest import bearer
@@ -76,7 +77,7 @@ def test_a_provider_never_reads_of_escalations_referrals_or_moves(
 
 def test_the_provider_case_page_is_as_quiet_as_the_api(client: TestClient, world: World) -> None:
     case_id = escalate_and_move(world)
-    client.cookies.set("hw_session", world.tokens["alpha"])
+    login(client, world.tokens["alpha"])
     page = client.get(f"/cases/{case_id}")
     assert page.status_code == 200
     main = page.text.split("<main", 1)[1]
@@ -86,7 +87,7 @@ def test_the_provider_case_page_is_as_quiet_as_the_api(client: TestClient, world
     feed = client.get("/feed").text.split("<main", 1)[1]
     for leak in LEAKS:
         assert leak.lower() not in feed.lower(), leak
-    client.cookies.set("hw_session", world.tokens["analyst"])
+    login(client, world.tokens["analyst"])
     staff_page = client.get(f"/cases/{case_id}").text
     assert AUTHORITY in staff_page and "case.moved" in staff_page
 
@@ -120,7 +121,7 @@ def test_a_researcher_reads_no_range_resolver_host_or_url_in_any_field(
         text = client.get(path, headers=h).text
         for leak in (*RESEARCHER_LEAKS, *world.all_identifiers(), "abuse@", "192.0.2.0/24", "geo."):
             assert leak not in text, (path, leak)
-    client.cookies.set("hw_session", world.tokens["researcher"])
+    login(client, world.tokens["researcher"])
     for page in ("/providers", f"/providers/{world.providers['alpha']}"):
         text = client.get(page).text
         for leak in (*RESEARCHER_LEAKS, *world.all_identifiers(), "192.0.2.0/24"):

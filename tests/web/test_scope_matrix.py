@@ -116,7 +116,9 @@ def _call(client: TestClient, method: str, path: str, role: str, world: World) -
         if path.endswith("/feed/contact"):
             body = {"email": "matrix@alpha.example"}
         return client.request(method, path, headers=bearer(token), json=body)
-    client.cookies.set("hw_session", token)
+    if getattr(client, "portal_token", None) != token:  # a server-side session per role
+        login(client, token)
+        client.portal_token = token  # type: ignore[attr-defined]
     csrf = client.get("/login").cookies.get("hw_csrf") or client.cookies.get("hw_csrf")
     form = {"csrf": csrf or "", "email": "matrix@alpha.example"} if method == "POST" else None
     return client.request(method, path, data=form, follow_redirects=False)

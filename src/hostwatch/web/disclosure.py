@@ -91,7 +91,7 @@ API_ROUTES: dict[str, Route] = {
     "GET /watchlist": Route(STAFF, "watchlist_entry"),
     "GET /watchlist/alerts": Route(STAFF, "watchlist_alert"),
     "GET /audit/verify": Route(FULL, "audit_head"),
-    "GET /dossiers": Route(FULL, "provider_stats"),
+    "GET /dossiers": Route(FULL, "takedown_report"),
     "GET /dossiers/{provider_id}": Route(FULL, "dossier"),
     "GET /feed": Route(FEED_USERS, "case"),
     "GET /feed.csv": Route(FEED_USERS),  # the feed's case rows, as CSV
@@ -126,7 +126,7 @@ PORTAL_PAGES: dict[str, Route] = {
     "GET /docs": OPEN,
     "GET /queue": Route(STAFF, "case"),
     "GET /cases/{case_id}": Route(CASE_READERS, "case"),
-    "GET /providers": Route(ANALYSTS_AND_RESEARCHERS, "provider_stats"),
+    "GET /providers": Route(ANALYSTS_AND_RESEARCHERS, "takedown_report"),
     "GET /providers/{provider_id}": Route(ANALYSTS_AND_RESEARCHERS, "provider"),
     "GET /feed": Route(FEED_USERS, "case"),
     "GET /feed.csv": Route(FEED_USERS),
@@ -135,7 +135,7 @@ PORTAL_PAGES: dict[str, Route] = {
     "POST /feed/contact": Route(PROVIDER_ONLY),
     "GET /contact-requests": Route(STAFF, "contact_request"),
     "POST /contact-requests/{request_id}/{decision}": Route(STAFF),
-    "GET /dossiers": Route(FULL, "provider_stats"),
+    "GET /dossiers": Route(FULL, "takedown_report"),
     "GET /dossiers/{provider_id:int}": Route(FULL, "dossier"),
     "GET /dossiers/{provider_id}.pdf": Route(FULL),
     "GET /watchlist": Route(STAFF, "watchlist_alert"),
@@ -291,11 +291,6 @@ PROVIDER_ASSET: dict[str, frozenset[str]] = {
 NESTED = {("provider", "assets"): "provider_asset"}
 """Fields holding a list of records of their own kind, disclosed record by record."""
 
-PROVIDER_STATS: dict[str, frozenset[str]] = _everyone(
-    "provider_id", "provider", "cases", "open", "removed", "notified", "within_norm",
-    "missed_norm", "median_takedown_hours", "within_norm_share",
-)  # fmt: skip
-
 TIMELINE_EVENT: dict[str, frozenset[str]] = {
     **_everyone("at", "kind", "summary", "classification", "action", "audit_id"),
     **_everyone("ticket", "to", "message_kind", "message_id", "smtp_code"),
@@ -340,7 +335,6 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "attribution": ATTRIBUTION,
     "provider": PROVIDER,
     "provider_asset": PROVIDER_ASSET,
-    "provider_stats": PROVIDER_STATS,
     "timeline_event": TIMELINE_EVENT,
     "digest": DIGEST,
     "feed_answer": FEED_ANSWER,

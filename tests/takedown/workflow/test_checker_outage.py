@@ -26,6 +26,7 @@ import pytest
 from ntd_servers import HOSTER, T0, Site, _handler, seed_notice
 from sqlalchemy import func, select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.clock import Clock
 from hostwatch.model.audit import AuditEvent
 from hostwatch.model.case import Case
@@ -47,6 +48,8 @@ POLITE = Politeness(per_host=8, min_interval=0)
 QUICK = CheckOptions(timeouts=Timeouts(dns=1.0, connect=2.0, total=5.0))
 """The checker's timeouts shortened so that a pass during the outage takes seconds."""
 NAMES = [f"site{n}.test" for n in range(20)]
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 class Resolver:
@@ -75,7 +78,10 @@ class Resolver:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
-        while not resolve_many(["control.test"], self.address, timeout=0.5)["control.test"].ok:
+        waiting = Clock.system()  # a real wait for a real server: the only wall clock here
+        while not resolve_many(["control.test"], self.address, timeout=0.5, clock=waiting)[
+            "control.test"
+        ].ok:
             assert self.process.poll() is None, "dnsmasq exited"
             assert time.monotonic() < deadline, "dnsmasq did not answer"
 
@@ -171,7 +177,7 @@ def test_a_16_hour_resolver_outage_adds_no_removal_and_later_removals_are_found_
     urls = [f"http://{name}:{port}/p{n}" for n, name in enumerate(NAMES)]
     with session_scope(settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0
+            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
         )
         for n, url in enumerate(urls):
             site.status[f"/p{n}"] = 200
@@ -239,7 +245,7 @@ def test_a_url_never_seen_online_is_unconfirmed_never_removed(
     site, base = web
     with session_scope(wf_settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0
+            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
         )
         seed_notice(session, f"{base}/never", received_at=T0, provider_id=hoster.provider_id)
         seed_notice(session, f"{base}/later", received_at=T0, provider_id=hoster.provider_id)
@@ -263,7 +269,7 @@ def test_a_url_the_policy_forbids_is_not_checkable(
     site.status["/p"] = 200
     with session_scope(wf_settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0
+            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
         )
         seed_notice(session, f"{base}/p", received_at=T0, provider_id=hoster.provider_id)
     monkeypatch.setenv("HOSTWATCH_ALLOW_NETWORKS", "192.0.2.0/24")  # loopback is forbidden
@@ -308,7 +314,7 @@ def test_with_the_network_down_from_the_start_nothing_is_removed(
     urls = [f"http://{NAMES[0]}:{port}/a", f"http://{NAMES[1]}:{port}/b", f"{base}/c"]
     with session_scope(settings.database_url) as session:
         hoster = add_contact(
-            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0
+            session, ContactSpec(name="H", network="127.0.0.0/8", email=HOSTER), now=T0, rules=LAB
         )
         for url in urls:  # none of them is served: they are gone, but nobody can tell yet
             seed_notice(session, url, received_at=T0, provider_id=hoster.provider_id)

@@ -15,6 +15,7 @@ import pytest
 from ntd_servers import T0, Inbox, Site, seed_notice
 from sqlalchemy import func, select
 
+from hostwatch.attribution.assets import AssetRules
 from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
 from hostwatch.model.message import Delivery, Message
@@ -26,6 +27,8 @@ from hostwatch.takedown.policy import load_policy
 from hostwatch.takedown.send import Attempt, Transport
 
 HOSTER = "abuse@hoster.test"
+
+LAB = AssetRules.allowing(["127.0.0.0/8"])  # the tests' hosters live on loopback
 
 
 class Killed(BaseException):
@@ -42,7 +45,10 @@ class DiesAfterTheServerAccepts(Transport):
 def _one_intent(settings: Settings, base: str) -> None:
     with session_scope(settings.database_url) as session:
         contact = add_contact(
-            session, ContactSpec(name="Hoster", network="127.0.0.0/8", email=HOSTER), now=T0
+            session,
+            ContactSpec(name="Hoster", network="127.0.0.0/8", email=HOSTER),
+            now=T0,
+            rules=LAB,
         )
         seed_notice(session, f"{base}/p", received_at=T0, provider_id=contact.provider_id)
     with session_scope(settings.database_url) as session:
