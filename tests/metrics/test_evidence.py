@@ -30,7 +30,6 @@ from typer.testing import CliRunner
 from hostwatch.clock import Clock
 from hostwatch.metrics.frame import BLOCKED_OUTCOME, load_frame
 from hostwatch.metrics.period import period_between
-from hostwatch.metrics.quality import outage_windows
 from hostwatch.metrics.takedown import figures, takedown_report, takedown_table
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.case import Case
@@ -264,17 +263,6 @@ def test_a_group_holding_every_episode_gives_the_overall_figures(frame) -> None:
         assert {k: row[k] for k in figures(alone)} == figures(alone)
 
 
-def test_outage_windows_from_health_records() -> None:
-    t = [T0 + h * H for h in range(6)]
-    windows = outage_windows(
-        [(t[3], True), (t[1], False), (t[0], True), (t[2], False), (t[4], False)]
-    )
-    assert [(o.start, o.end, o.recovered_at, o.observations) for o in windows] == [
-        (t[1], t[2], t[3], 2),
-        (t[4], t[4], None, 1),
-    ]
-
-
 def test_metrics_quality_in_every_format(db_url: str, settings) -> None:  # type: ignore[no-untyped-def]
     from hostwatch.cli.app import app
 
@@ -385,3 +373,33 @@ def test_report_has_the_data_quality_and_repeats_to_the_digit(
     assert OUTAGE[0].isoformat() in quality
     never = quality[quality.index("never confirmed online") :]
     assert never.startswith("never confirmed online</td><td>4</td>")
+
+
+def test_stale_attributions_are_counted_and_can_be_left_out(db_url: str, settings) -> None:  # type: ignore[no-untyped-def]
+    """A stale attribution (say a 2014 routing table for a 2021 notice) is counted in the data
+    quality document, and ``--exclude-stale`` gives the figures without its episodes."""
+    from sqlalchemy import select, update
+
+    from hostwatch.cli.app import app
+    from hostwatch.model import Attribution
+    from hostwatch.model.db import session_scope
+
+    populate(db_url)
+    runner = CliRunner()
+    before = json.loads(runner.invoke(app, ["metrics", "takedown", "--format", "json"]).stdout)
+    with session_scope(db_url) as session:
+        stale_ids = session.scalars(select(Attribution.id).order_by(Attribution.id).limit(5)).all()
+        session.execute(
+            update(Attribution)
+            .where(Attribution.id.in_(stale_ids))
+            .values(stale=True, stale_reason="routing:outdated")
+        )
+    doc = json.loads(runner.invoke(app, ["metrics", "quality", "--format", "json"]).stdout)
+    assert doc["stale_attributions"]["stale"] == 5
+    assert doc["stale_attributions"]["outdated"] == 5
+    kept = json.loads(
+        runner.invoke(app, ["metrics", "takedown", "--exclude-stale", "--format", "json"]).stdout
+    )
+    assert kept["n"] + kept["not_confirmed_online"] + kept["not_checkable"] == (
+        before["n"] + before["not_confirmed_online"] + before["not_checkable"] - 5
+    )

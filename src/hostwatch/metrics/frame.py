@@ -88,6 +88,8 @@ FRAME_SCHEMA: dict[str, Any] = {
     "host": pl.Utf8,
     "registered_domain": pl.Utf8,
     "ip": pl.Utf8,
+    # the attribution the grouping rests on is stale (hostwatch.attribution.staleness)
+    "stale": pl.Boolean,
 }
 
 
@@ -210,6 +212,7 @@ def _latest_attribution(conn: Connection) -> pl.DataFrame:
         Attribution.country,
         Attribution.ip,
         Attribution.behind_cdn,
+        Attribution.stale,
         func.row_number()
         .over(
             partition_by=Attribution.url_id,
@@ -227,6 +230,7 @@ def _latest_attribution(conn: Connection) -> pl.DataFrame:
             ranked.c.country,
             ranked.c.ip,
             _flag(func.coalesce(Provider.is_cdn, ranked.c.behind_cdn)),
+            _flag(ranked.c.stale),
         )
         .select_from(ranked.outerjoin(Provider, Provider.id == ranked.c.provider_id))
         .where(ranked.c.rank == 1)
@@ -243,6 +247,7 @@ def _latest_attribution(conn: Connection) -> pl.DataFrame:
             "attr_country": pl.Utf8,
             "ip": pl.Utf8,
             "attr_is_cdn": pl.Boolean,
+            "attr_stale": pl.Boolean,
         },
     )
 
@@ -400,8 +405,14 @@ def _instant(column: str) -> pl.Expr:
     return (pl.col(column) * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
-def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> pl.DataFrame:
+def build_frame(
+    conn: Connection, period: Period, *, offline_after: int = 3, exclude_stale: bool = False
+) -> pl.DataFrame:
     """Read the records through ``conn`` and return the frame for episodes starting in ``period``.
+
+    ``exclude_stale`` leaves out the episodes whose attribution is stale (a snapshot too far from
+    the notice, or an address resolved too long after it): figures on the rest stand on
+    contemporaneous attributions only; the data-quality section counts what was left out.
 
     Sightings after the period end are ignored, so an episode still online at the end is
     right-censored there and a period's figures do not change once it is over.
@@ -461,9 +472,12 @@ def build_frame(conn: Connection, period: Period, *, offline_after: int = 3) -> 
         "host",
         "registered_domain",
         "ip",
+        pl.col("attr_stale").fill_null(False).alias("stale"),
     )
     start, end = period.start, period.end
     frame = frame.filter((pl.col("start_at") >= start) & (pl.col("start_at") < end))
+    if exclude_stale:
+        frame = frame.filter(~pl.col("stale"))
     return conform(frame.sort("start_at", "url_id", "episode"))
 
 
@@ -482,12 +496,14 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(pl.col(name).cast(dtype) for name, dtype in FRAME_SCHEMA.items())
 
 
-def load_frame(database_url: str, period: Period, *, offline_after: int = 3) -> pl.DataFrame:
+def load_frame(
+    database_url: str, period: Period, *, offline_after: int = 3, exclude_stale: bool = False
+) -> pl.DataFrame:
     """The frame for ``period`` from the database at ``database_url``."""
     from hostwatch.model.db import engine_for
 
     with engine_for(database_url).connect() as conn:
-        return build_frame(conn, period, offline_after=offline_after)
+        return build_frame(conn, period, offline_after=offline_after, exclude_stale=exclude_stale)
 
 
 def period_of(frame: pl.DataFrame) -> tuple[datetime | None, datetime | None]:

@@ -5,30 +5,27 @@ unattributed (their own group in every grouping), never confirmed online and not
 kept out of takedown time), how many checks were inconclusive and why, and when the checker
 itself was down.
 
-Checker outage windows come from the checker's health records: Observation rows of kind
-``checker-health`` whose ``data["ok"]`` is false. Consecutive failing records (no healthy record
-between them) form one window, from the first to the last failing record; ``recovered_at`` is the
-next healthy record, if any, and the window's hours run to it. This module computes the windows
-itself from those rows, so it needs nothing from the checker but that contract.
+Checker outage windows are the checker's own (:func:`hostwatch.takedown.checker.health.
+outage_windows`, the one computation of them): from the first unhealthy batch to the first
+healthy one after it (``recovered_at``), or to the period's end while it goes on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
+from hostwatch.attribution.staleness import quality_counts
 from hostwatch.metrics.frame import UNATTRIBUTED, build_frame
 from hostwatch.metrics.period import Period
 from hostwatch.metrics.takedown import NOT_CHECKABLE, NOT_CONFIRMED
 from hostwatch.model.check import Check
-from hostwatch.model.observation import Observation
+from hostwatch.takedown.checker.health import outage_windows
 
-HEALTH_KIND = "checker-health"
 COLUMNS = {
     "figure": pl.Utf8,
     "count": pl.Int64,
@@ -38,57 +35,22 @@ COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class Outage:
-    start: datetime
-    end: datetime
-    recovered_at: datetime | None
-    observations: int
-
-    @property
-    def hours(self) -> float:
-        """From the first failing record to the recovery (the last failing one while not yet)."""
-        return ((self.recovered_at or self.end) - self.start).total_seconds() / 3600.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "recovered_at": self.recovered_at.isoformat() if self.recovered_at else None,
-            "hours": round(self.hours, 3),
-            "observations": self.observations,
+def checker_outages(conn: Connection, period: Period) -> list[dict[str, Any]]:
+    """The checker's outage windows overlapping ``period``, as the document lists them."""
+    with Session(bind=conn) as session:
+        windows = outage_windows(session, period.start, period.end)
+    return [
+        {
+            "start": w.start.isoformat(),
+            "end": w.end.isoformat(),
+            "recovered_at": None if w.ongoing else w.end.isoformat(),
+            "hours": round((w.end - w.start).total_seconds() / 3600.0, 3),
+            "observations": w.batches,
+            "reason": w.reason,
+            "source": w.source,
         }
-
-
-def outage_windows(records: list[tuple[datetime, bool]]) -> list[Outage]:
-    """Runs of failing health records (``(observed_at, ok)``, any order) as windows."""
-    windows: list[Outage] = []
-    run: list[datetime] = []
-    for at, ok in sorted(records, key=lambda r: r[0]):
-        if not ok:
-            run.append(at)
-            continue
-        if run:
-            windows.append(Outage(run[0], run[-1], at, len(run)))
-            run = []
-    if run:
-        windows.append(Outage(run[0], run[-1], None, len(run)))
-    return windows
-
-
-def _health_ok(data: Any) -> bool:
-    return not (isinstance(data, dict) and data.get("ok") is False)
-
-
-def checker_outages(conn: Connection, period: Period) -> list[Outage]:
-    rows = conn.execute(
-        select(Observation.observed_at, Observation.data).where(
-            Observation.kind == HEALTH_KIND,
-            Observation.observed_at >= period.start,
-            Observation.observed_at < period.end,
-        )
-    ).all()
-    return outage_windows([(at, _health_ok(data)) for at, data in rows])
+        for w in windows
+    ]
 
 
 def inconclusive_checks(conn: Connection, period: Period) -> dict[str, Any]:
@@ -126,10 +88,11 @@ def data_quality(conn: Connection, frame: pl.DataFrame, period: Period) -> dict[
     return {
         **frame_quality(frame),
         "inconclusive_checks": inconclusive_checks(conn, period),
+        "stale_attributions": quality_counts(conn, period.start, period.end),
         "checker_outages": {
             "count": len(outages),
-            "hours": round(sum(o.hours for o in outages), 3),
-            "windows": [o.as_dict() for o in outages],
+            "hours": round(sum(o["hours"] for o in outages), 3),
+            "windows": outages,
         },
     }
 
@@ -153,6 +116,10 @@ def quality_table(doc: dict[str, Any]) -> pl.DataFrame:
         rows.append({"figure": "inconclusive checks", "count": checks["count"]})
         for reason, count in checks["by_reason"].items():
             rows.append({"figure": f"inconclusive: {reason}", "count": count})
+    stale = doc.get("stale_attributions")
+    if stale is not None:
+        for name in ("stale", "outdated", "anachronistic", "resolved_later"):
+            rows.append({"figure": f"attributions {name.replace('_', ' ')}", "count": stale[name]})
     outages = doc.get("checker_outages")
     if outages is not None:
         rows.append({"figure": "checker outage windows", "count": outages["count"]})

@@ -59,6 +59,13 @@ def metrics(
     denominator: Annotated[str, typer.Option(help="Size column for the size model.")] = "ipv4",
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    exclude_stale: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out episodes whose attribution is stale (a snapshot or DNS answer too "
+            "far from the notice's time)."
+        ),
+    ] = False,
 ) -> None:
     """Compute one measure from the database and print or write it."""
     import json
@@ -75,7 +82,12 @@ def metrics(
         doc = load_quality(settings.database_url, chosen, offline_after=settings.offline_after)
         result = MeasureResult(quality_table(doc), doc)
     else:
-        frame = load_frame(settings.database_url, chosen, offline_after=settings.offline_after)
+        frame = load_frame(
+            settings.database_url,
+            chosen,
+            offline_after=settings.offline_after,
+            exclude_stale=exclude_stale,
+        )
         try:
             result = compute(
                 frame,
