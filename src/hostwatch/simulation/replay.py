@@ -180,8 +180,12 @@ class Replay:
         )
         if party is None or (url, recipient) in self._obeyed or not self.state.is_online(url):
             return
+        notice = self._by_url.get(url)
+        if notice is None:
+            return
+        # seeded by the notice's reference, not its URL: the URL carries the servers' port
         rng = np.random.default_rng(
-            [self.seed, _key(url), _key(recipient), int(sent_at.timestamp()), 1]
+            [self.seed, _key(notice.reference), _key(recipient), int(sent_at.timestamp()), 1]
         )
         hours = order_delay(party, rng)
         if hours is None:
