@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.enforcement.orders import view_orders
-from hostwatch.metrics.period import Period
+from hostwatch.metrics.frame import build_frame
+from hostwatch.metrics.period import Period, parse_period
 from hostwatch.metrics.takedown import figures
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import AuditEvent
@@ -199,3 +200,14 @@ def scorecard(
         "watchlist_served": _watchlist(session, provider_id, period),
         "warnings": _warnings(session, provider_id, period),
     }
+
+
+def provider_scorecard(
+    session: Session, provider_id: int, period: str | None, *, now: datetime, offline_after: int
+) -> dict[str, Any]:
+    """The scorecard of a provider for ``period`` (``2025``, ``2025Q1``, ``FROM..TO``; default:
+    the year of ``now``), its episodes read through ``session``. ValueError names a bad period,
+    LookupError an unknown provider."""
+    window = parse_period(period or f"{now:%Y}")
+    frame = build_frame(session.connection(), window, offline_after=offline_after)
+    return scorecard(session, provider_id, window, frame, now=now, offline_after=offline_after)

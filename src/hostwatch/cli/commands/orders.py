@@ -352,32 +352,27 @@ def sanctions_scorecard(
     """The duty-of-care scorecard of a provider over a period, as JSON."""
     from sqlalchemy import select
 
-    from hostwatch.metrics.duty_of_care import scorecard
-    from hostwatch.metrics.frame import load_frame
-    from hostwatch.metrics.period import parse_period
+    from hostwatch.metrics.duty_of_care import provider_scorecard
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.model.party import Provider
     from hostwatch.settings import get_settings
 
     settings = get_settings()
     migrate(settings.database_url)
-    try:
-        window = parse_period(period)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    frame = load_frame(settings.database_url, window, offline_after=settings.offline_after)
     with session_scope(settings.database_url) as session:
         provider_id = session.scalar(select(Provider.id).where(Provider.name == provider))
         if provider_id is None:
             raise _fail(f"no provider named {provider!r}")
-        card = scorecard(
-            session,
-            provider_id,
-            window,
-            frame,
-            now=settings.clock().now(),
-            offline_after=settings.offline_after,
-        )
+        try:
+            card = provider_scorecard(
+                session,
+                provider_id,
+                period,
+                now=settings.clock().now(),
+                offline_after=settings.offline_after,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from exc
     typer.echo(json.dumps(card, indent=2, default=str))
 
 

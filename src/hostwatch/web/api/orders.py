@@ -22,9 +22,7 @@ from hostwatch.enforcement.orders import (
     view_orders,
 )
 from hostwatch.enforcement.register import public_register
-from hostwatch.metrics.duty_of_care import scorecard
-from hostwatch.metrics.frame import load_frame
-from hostwatch.metrics.period import parse_period
+from hostwatch.metrics.duty_of_care import provider_scorecard
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
@@ -181,26 +179,22 @@ def get_scorecard(
     provider_id: int,
     request: Request,
     principal: Caller,
-    session: WriteDB,
+    session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     period: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     if principal.role == "provider" and principal.provider_id != provider_id:
         raise HTTPException(404, "no such provider")
     try:
-        window = parse_period(period or f"{svc.clock.now():%Y}")
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    frame = load_frame(svc.settings.database_url, window, offline_after=svc.settings.offline_after)
-    try:
-        card = scorecard(
+        card = provider_scorecard(
             session,
             provider_id,
-            window,
-            frame,
+            period,
             now=svc.clock.now(),
             offline_after=svc.settings.offline_after,
         )
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
     except LookupError as exc:
         raise HTTPException(404, "no such provider") from exc
     return json_response(request, disclose("scorecard", card, principal))

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from hostwatch.enforcement.orders import OrderError, respond, view_orders
 from hostwatch.enforcement.register import public_register
-from hostwatch.metrics.duty_of_care import scorecard
-from hostwatch.metrics.frame import load_frame
-from hostwatch.metrics.period import parse_period
+from hostwatch.metrics.duty_of_care import provider_scorecard
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose
@@ -97,19 +95,15 @@ def scorecard_page(
     if me.role == "provider" and me.provider_id != provider_id:
         raise HTTPException(404, "no such provider")
     try:
-        window = parse_period(period or f"{svc.clock.now():%Y}")
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    frame = load_frame(svc.settings.database_url, window, offline_after=svc.settings.offline_after)
-    try:
-        card = scorecard(
+        card = provider_scorecard(
             session,
             provider_id,
-            window,
-            frame,
+            period,
             now=svc.clock.now(),
             offline_after=svc.settings.offline_after,
         )
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
     except LookupError as exc:
         raise HTTPException(404, "no such provider") from exc
     return render(request, "scorecard.html", {"card": disclose("scorecard", card, me)})
