@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import socket
@@ -148,6 +149,36 @@ async def test_silent_server_gives_a_timeout_answer() -> None:
     assert not answer.ok
     assert answer.rcode is None
     assert "timeout" in (answer.error or "")
+
+
+async def test_an_unreachable_resolver_fails_at_once_without_starving_the_loop() -> None:
+    # The kernel refuses to send to the broadcast address before any packet leaves, as it
+    # refuses when the route to the resolver is gone. The lookup must say so at once: retrying
+    # a send that fails without waiting would spin the event loop until the deadline, and the
+    # checks sharing it would time out on our account.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    running = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    client = DnsClient("255.255.255.255:53", timeout=3.0, clock=SYSTEM)
+    started = time.monotonic()
+    try:
+        answer = await client.resolve("www.example.test")
+    finally:
+        running.cancel()
+        await client.aclose()
+    elapsed = time.monotonic() - started
+    assert not answer.ok and answer.rcode is None
+    assert "timeout" not in (answer.error or ""), answer.error
+    assert "Error" in (answer.error or ""), answer.error
+    assert elapsed < 1.0, elapsed
+    assert ticks >= 1
 
 
 def test_answers_change_when_the_zone_changes(dnsmasq: Dnsmasq) -> None:

@@ -108,6 +108,7 @@ class _Channel(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, tuple[asyncio.Future[bytes], tuple[str, int]]] = {}
+        self.sending: asyncio.Future[bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -125,7 +126,10 @@ class _Channel(asyncio.DatagramProtocol):
             future.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
-        for future, _ in self.pending.values():
+        # A failed send is reported from inside ``sendto``: it belongs to that query alone,
+        # not to queries in flight to other servers.
+        futures = [self.sending] if self.sending else [f for f, _ in self.pending.values()]
+        for future in futures:
             if not future.done():
                 future.set_exception(exc)
 
@@ -141,7 +145,11 @@ class _Channel(asyncio.DatagramProtocol):
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pending[query_id] = (future, server)
         try:
-            self.transport.sendto(query_id.to_bytes(2, "big") + wire[2:], server)
+            self.sending = future
+            try:
+                self.transport.sendto(query_id.to_bytes(2, "big") + wire[2:], server)
+            finally:
+                self.sending = None
             async with asyncio.timeout(timeout):
                 return await future
         finally:
@@ -283,15 +291,27 @@ class DnsClient:
         deadline = monotonic() + self.timeout
         error = f"timeout after {self.timeout:g}s"
         attempt = 0
+        unreachable: set[tuple[str, int]] = set()
         while (remaining := deadline - monotonic()) > 0:
-            address, port = self._servers[attempt % len(self._servers)]
+            server = self._servers[attempt % len(self._servers)]
             attempt += 1
             wait = min(remaining, _TRY_TIMEOUT)
             try:
-                response = await self._ask(name, rdtype, address, port, wait)
+                response = await self._ask(name, rdtype, *server, wait)
             except (TimeoutError, dns.exception.Timeout):
                 continue
-            except (OSError, dns.exception.DNSException) as exc:
+            except OSError as exc:
+                # The kernel refused to send (no route, EACCES, EMFILE): the error came back
+                # before any wait, so retrying at once would spin the event loop until the
+                # deadline and starve every other check. Once every server has refused, the
+                # answer is known: our resolver cannot be reached.
+                error = f"{type(exc).__name__}: {exc}"
+                unreachable.add(server)
+                if len(unreachable) == len(set(self._servers)):
+                    break
+                await asyncio.sleep(0)
+                continue
+            except dns.exception.DNSException as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 continue
             rcode = dns.rcode.to_text(response.rcode())
