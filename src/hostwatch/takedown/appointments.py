@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hostwatch.model.appointment import CheckAppointment
@@ -31,13 +31,23 @@ def make_appointments(
             case.next_check_at = ordered[0]
 
 
-def bring_forward(session: Session, case: Case, now: datetime) -> None:
-    """After a check at ``now``: the case's next check is no later than its next appointment."""
-    due = session.scalar(_NEXT, {"case": case.id, "now": now})
+def next_appointments(
+    session: Session, case_ids: Iterable[int], now: datetime
+) -> dict[int, datetime]:
+    """Each case's next appointment after ``now``, for a whole batch of checks in one query
+    (asked per case, the query also flushed the batch's pending check rows every time)."""
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(CheckAppointment.case_id, func.min(CheckAppointment.due_at))
+        .where(CheckAppointment.case_id.in_(ids), CheckAppointment.due_at > now)
+        .group_by(CheckAppointment.case_id)
+    )
+    return {case_id: due for case_id, due in rows}
+
+
+def bring_forward(case: Case, due: datetime | None) -> None:
+    """After a check: the case's next check is no later than its next appointment ``due``."""
     if due is not None and (case.next_check_at is None or case.next_check_at > due):
         case.next_check_at = due
-
-
-_NEXT = select(func.min(CheckAppointment.due_at)).where(
-    CheckAppointment.case_id == bindparam("case"), CheckAppointment.due_at > bindparam("now")
-)

@@ -25,7 +25,7 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.case import Case
 from hostwatch.model.db import session_factory, session_scope
 from hostwatch.settings import Settings
-from hostwatch.takedown.appointments import bring_forward
+from hostwatch.takedown.appointments import bring_forward, next_appointments
 from hostwatch.takedown.cases import open_cases
 from hostwatch.takedown.checker import (
     BatchHealth,
@@ -159,6 +159,7 @@ def check_cases(
             # the verdicts look up each case's attribution: one query for the batch, not one each
             wanted = list({case.attribution_id for case in cases} - {None})
             attributions = {a.id: a for a in session.scalars(_ATTRIBUTIONS, {"ids": wanted})}
+            appointments = next_appointments(session, (case.id for case in cases), now)
             for case in cases:
                 if case.held or case.state not in CHECK_STATES:
                     continue
@@ -172,7 +173,7 @@ def check_cases(
                 apply_check(
                     session, case, result, settings=settings, rules=rules, now=now, worker=worker
                 )
-                bring_forward(session, case, now)
+                bring_forward(case, appointments.get(case.id))
                 checked.done += 1
                 if _message_due(case, now):
                     checked.messages_due = True
