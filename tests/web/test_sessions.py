@@ -86,3 +86,26 @@ def test_sessions_expire_and_die_with_their_token(
         )
         revoke_token(s, token_id, NOW)
     assert not _opens_queue(client.app, session_id)
+
+
+def test_dead_sessions_are_pruned_at_login(
+    settings: Settings, world: World, client: TestClient
+) -> None:
+    from sqlalchemy import func, select
+
+    from hostwatch.model import PortalSession
+
+    def stored() -> int:
+        with session_scope(settings.database_url) as s:
+            return s.scalar(select(func.count()).select_from(PortalSession)) or 0
+
+    for _ in range(5):  # each login closes the one before it
+        _login(client, world.tokens["analyst"])
+    assert stored() == 1
+    client.post("/logout", data={"csrf": client.cookies.get("hw_csrf")})
+    late = create_app(settings, clock=Clock.at(NOW + timedelta(hours=SESSION_HOURS, seconds=1)))
+    with TestClient(late, base_url="http://127.0.0.1") as other:
+        _login(other, world.tokens["analyst"])
+        live = other.cookies.get("hw_session") or ""
+    assert stored() == 1, "logged-out and expired sessions are kept for ever"
+    assert _opens_queue(late, live)

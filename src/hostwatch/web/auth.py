@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hostwatch.model import ApiToken, PortalSession, Provider
@@ -154,6 +154,13 @@ def open_portal_session(
     principal = authenticate(session, token, now)
     if replaces:
         close_portal_session(session, replaces, now)
+    # Dead sessions open nothing; pruning them at each login keeps the table as small as the
+    # number of live logins instead of growing with every login ever made.
+    session.execute(
+        delete(PortalSession).where(
+            or_(PortalSession.expires_at <= now, PortalSession.revoked_at.is_not(None))
+        )
+    )
     session_id = secrets.token_urlsafe(32)
     session.add(
         PortalSession(
