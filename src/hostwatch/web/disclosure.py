@@ -173,6 +173,16 @@ def sees_identifiers(principal: Principal) -> bool:
     return principal.role != "researcher"
 
 
+def confined_to(principal: Principal) -> int | None:
+    """The provider whose records alone this principal may see; None for staff, who see all."""
+    return principal.provider_id if principal.role == "provider" else None
+
+
+def sees_provider(principal: Principal, provider_id: int) -> bool:
+    """Whether the principal may read this provider's own pages (a provider: only its own)."""
+    return principal.role != "provider" or principal.provider_id == provider_id
+
+
 def attribution_filter(session: Session, principal: Principal) -> ColumnElement[bool]:
     """Which attributions the principal may read: a provider only those in its verified space."""
     if principal.role != "provider":

@@ -22,11 +22,11 @@ from hostwatch.enforcement.orders import (
     view_orders,
 )
 from hostwatch.enforcement.register import public_register
-from hostwatch.metrics.duty_of_care import provider_scorecard
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
-from hostwatch.web.disclosure import disclose, disclose_all
+from hostwatch.web.disclosure import confined_to, disclose, disclose_all
+from hostwatch.web.scorecard import scorecard_view
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 register_router = APIRouter(tags=["register"])
@@ -38,11 +38,6 @@ class NewOrder(BaseModel):
     cases: list[int] = Field(min_length=1, max_length=1000)
     deadline_hours: float | None = Field(None, gt=0, le=720)
     basis: str | None = Field(None, max_length=2000)
-
-
-def _scope(principal: Principal) -> int | None:
-    """Whose orders a principal sees: a provider only its own; None means all."""
-    return principal.provider_id if principal.role == "provider" else None
 
 
 @router.post("", status_code=201, summary="Issue a removal order (regulator)")
@@ -87,7 +82,7 @@ def list_orders(
         session,
         now=svc.clock.now(),
         offline_after=svc.settings.offline_after,
-        provider_id=_scope(principal),
+        provider_id=confined_to(principal),
     )
     return json_response(request, disclose_all("order", [v.as_json() for v in views], principal))
 
@@ -104,7 +99,7 @@ def get_order(
         session,
         now=svc.clock.now(),
         offline_after=svc.settings.offline_after,
-        provider_id=_scope(principal),
+        provider_id=confined_to(principal),
         reference=reference,
     )
     if not views:
@@ -183,21 +178,8 @@ def get_scorecard(
     svc: Annotated[Service, Depends(service)],
     period: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
-    if principal.role == "provider" and principal.provider_id != provider_id:
-        raise HTTPException(404, "no such provider")
-    try:
-        card = provider_scorecard(
-            session,
-            provider_id,
-            period,
-            now=svc.clock.now(),
-            offline_after=svc.settings.offline_after,
-        )
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    except LookupError as exc:
-        raise HTTPException(404, "no such provider") from exc
-    return json_response(request, disclose("scorecard", card, principal))
+    card = scorecard_view(session, svc, principal, provider_id, period)
+    return json_response(request, card)
 
 
 @register_router.get("/register", summary="The public register of published decisions")

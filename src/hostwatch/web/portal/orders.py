@@ -11,20 +11,15 @@ from sqlalchemy.orm import Session
 
 from hostwatch.enforcement.orders import OrderError, respond, view_orders
 from hostwatch.enforcement.register import public_register
-from hostwatch.metrics.duty_of_care import provider_scorecard
-from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
-from hostwatch.web.disclosure import disclose
+from hostwatch.web.disclosure import confined_to
 from hostwatch.web.portal.routes import Viewer, back, render
+from hostwatch.web.scorecard import scorecard_view
 from hostwatch.web.security import check_csrf
 
 router = APIRouter(include_in_schema=False)
 DB = Annotated[Session, Depends(db)]
 Svc = Annotated[Service, Depends(service)]
-
-
-def _scope(principal: Principal) -> int | None:
-    return principal.provider_id if principal.role == "provider" else None
 
 
 @router.get("/orders")
@@ -33,7 +28,7 @@ def orders_page(request: Request, me: Viewer, session: DB, svc: Svc) -> Response
         session,
         now=svc.clock.now(),
         offline_after=svc.settings.offline_after,
-        provider_id=_scope(me),
+        provider_id=confined_to(me),
     )
     return render(request, "orders.html", {"orders": views})
 
@@ -44,7 +39,7 @@ def order_page(reference: str, request: Request, me: Viewer, session: DB, svc: S
         session,
         now=svc.clock.now(),
         offline_after=svc.settings.offline_after,
-        provider_id=_scope(me),
+        provider_id=confined_to(me),
         reference=reference,
     )
     if not views:
@@ -92,21 +87,8 @@ def scorecard_page(
     svc: Svc,
     period: str = "",
 ) -> Response:
-    if me.role == "provider" and me.provider_id != provider_id:
-        raise HTTPException(404, "no such provider")
-    try:
-        card = provider_scorecard(
-            session,
-            provider_id,
-            period,
-            now=svc.clock.now(),
-            offline_after=svc.settings.offline_after,
-        )
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    except LookupError as exc:
-        raise HTTPException(404, "no such provider") from exc
-    return render(request, "scorecard.html", {"card": disclose("scorecard", card, me)})
+    card = scorecard_view(session, svc, me, provider_id, period)
+    return render(request, "scorecard.html", {"card": card})
 
 
 @router.get("/register")
