@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
     from hostwatch.net.routing.table import RoutingTable
 
-SMALL_BATCH = 4096
-"""Batches up to this many addresses against stored tables are answered without NumPy."""
+SMALL_BATCH = 8192
+"""Batches up to this many addresses against stored tables are answered without NumPy. Measured
+on the 2014 table: about 10 us an address that way, against 0.15 s for NumPy's import and little
+per address after it, so the two cost the same near 16k addresses."""
 
 
 @dataclass(frozen=True)
