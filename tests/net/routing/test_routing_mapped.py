@@ -15,6 +15,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_routing_exactness import draw_ipv4, draw_ipv6
@@ -183,3 +184,28 @@ def test_only_a_stored_table_is_opened_without_numpy(tmp_path: Path) -> None:
     damaged.write_bytes(stored.read_bytes()[:-200])
     assert open_mapped(damaged) is None  # RoutingTable.load says what is wrong with it
     assert open_mapped(stored) is not None
+
+
+def test_a_large_batch_against_a_mapped_table_goes_through_numpy_alike(tmp_path: Path) -> None:
+    mapped, stored = _both(RoutingTable.from_pairs(["10.0.0.0/8", "10.0.0.0/25"], [1, 2]), tmp_path)
+    texts = [f"10.0.{i >> 8 & 255}.{i & 255}" for i in range(SMALL_BATCH + 1)]
+    large, batch, small = io.StringIO(), io.StringIO(), io.StringIO()
+    write_lookup_csv(large, [mapped], texts)
+    write_lookup_csv(batch, [stored], texts)
+    write_lookup_csv(small, [mapped], texts[:SMALL_BATCH])
+    assert large.getvalue() == batch.getvalue()
+    assert large.getvalue().startswith(small.getvalue())
+    assert large.getvalue().splitlines()[1:3] == [
+        "10.0.0.0,10.0.0.0/25,2",
+        "10.0.0.1,10.0.0.0/25,2",
+    ]
+
+
+@pytest.mark.slow
+def test_the_2026_table_answers_the_same_both_ways(
+    table_2026: RoutingTable, tmp_path: Path
+) -> None:
+    mapped, stored = _both(table_2026, tmp_path)
+    rng = np.random.default_rng(2026)
+    texts = ipv4_to_text(draw_ipv4(stored, 4000, rng)) + ipv6_to_text(draw_ipv6(stored, 4000, rng))
+    _same_answers(mapped, stored, texts)
