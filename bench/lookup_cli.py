@@ -10,6 +10,22 @@ the 2014 pyasn table (02 ``ipasn_20140513.dat.gz``) and the 2026 AS-Prefix table
 
 Both kinds of process run in turn, so a busy machine slows both alike; the import (once per
 table) is timed too. Data come from HOSTWATCH_TEST_DATA (default ../shared/data).
+
+Measured 2026-12-07 with ``--runs 15`` on the shared 2-core machine (load average about 13, so
+the absolute times are inflated; the ratios come from the same runs):
+
+    table           process    wall s   cpu s  peak MB
+    2014 pyasn      hostwatch   0.366   0.111     24.7
+    2014 pyasn      pyasn       0.909   0.289     99.7
+    2014 pyasn      ratio        0.40    0.38     0.25
+    2026 AS-Prefix  hostwatch   0.370   0.144     27.4
+    2026 AS-Prefix  pyasn       2.096   0.765    257.1
+    2026 AS-Prefix  ratio        0.18    0.19     0.11
+
+Before (same bench, previous session): 2014 table 0.61 s against pyasn's 0.45 s (1.36x), memory
+0.55x; the rest was imports: typer's pydantic coercion, the settings model and NumPy, none of
+which a plain lookup of a few addresses now loads (src/hostwatch/cli/commands/lookup.py,
+src/hostwatch/net/routing/mapped.py).
 """
 
 from __future__ import annotations

@@ -9,49 +9,15 @@ directory, so that ``hostwatch demo`` needs nothing configured.
 from __future__ import annotations
 
 import ipaddress
-import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, get_args, get_origin
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hostwatch.clock import Clock, parse_instant
-
-ENV_PREFIX = "HOSTWATCH_"
-
-
-class NoDecode:
-    """Marks a list setting whose environment value its own validator splits (not read as JSON)."""
-
-
-def _config_file() -> Path:
-    return Path(os.environ.get("HOSTWATCH_CONFIG", "hostwatch.toml"))
-
-
-def _from_sources(fields: dict[str, Any]) -> dict[str, Any]:
-    """The raw values of the TOML file, overlaid by ``HOSTWATCH_*`` environment variables.
-
-    This is the precedence below explicit values, in one place. Environment names match
-    case-insensitively; a list or table setting reads its variable as JSON unless marked
-    ``NoDecode``. Kept to this (not pydantic-settings) because that library's import alone cost
-    every command about 0.1 s, a third of what pyasn needs for a whole lookup.
-    """
-    import json
-    import tomllib
-
-    path = _config_file()
-    values = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    environ = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
-    for name, field in fields.items():
-        raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
-        if raw is None:
-            continue
-        kinds = {get_origin(t) or t for t in (field.annotation, *get_args(field.annotation))}
-        decode = bool(kinds & {list, dict, set, tuple}) and NoDecode not in field.metadata
-        values[name] = json.loads(raw) if decode else raw
-    return values
+from hostwatch.setting_sources import DEFAULT_STATE_DIR, NoDecode, from_sources
 
 
 class Settings(BaseModel):
@@ -66,7 +32,7 @@ class Settings(BaseModel):
     read_sources: ClassVar[bool] = True
 
     def __init__(self, **values: Any) -> None:
-        sources = _from_sources(type(self).model_fields) if self.read_sources else {}
+        sources = from_sources(type(self).model_fields) if self.read_sources else {}
         super().__init__(**{**sources, **values})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -82,7 +48,7 @@ class Settings(BaseModel):
         description="SQLAlchemy URL: a SQLite file (embedded) or postgresql://... (service).",
     )
     state_dir: Path = Field(
-        Path(".hostwatch"),
+        DEFAULT_STATE_DIR,
         description="Folder for stored reference snapshots (binary tables), caches, rejects.",
     )
     outbox_dir: Path = Field(

@@ -145,6 +145,11 @@ def main_options(
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["lookup"]:
+        from hostwatch.cli.commands.lookup import quick_start
+
+        if quick_start(sys.argv[2:]):
+            return  # a plain lookup, started without typer's pydantic coercion (see that module)
     app()
 
 
