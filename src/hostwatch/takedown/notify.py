@@ -40,6 +40,7 @@ from hostwatch.settings import Settings
 from hostwatch.takedown.cases import hoster_contact
 from hostwatch.takedown.compose import Item, build_email, compose, message_id, new_ticket
 from hostwatch.takedown.contacts import ContactBook, channel_for, destination, reachable
+from hostwatch.takedown.inhibitions import inhibited
 from hostwatch.takedown.policy import Policy, Rules, Step
 from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
@@ -169,6 +170,7 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
     """Write one message intent per contact (and ladder level) for every due case; return ids."""
     groups: dict[tuple[int, int], list[tuple[Case, Target]]] = defaultdict(list)
     due = _due_cases(session, now)
+    due = [case for case in due if not inhibited(session, case, now)]
     if not due:  # most passes: the contact book is not worth loading
         return []
     book = ContactBook.load(session)
