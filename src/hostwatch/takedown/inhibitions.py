@@ -216,7 +216,7 @@ def list_inhibitions(
     session: Session, now: datetime, *, everything: bool = False
 ) -> list[RuleView]:
     """Live rules (or all, with ``everything``) and how many cases each has held back."""
-    names = dict(session.execute(select(Provider.id, Provider.name)).tuples().all())
+    names = {pid: name for pid, name in session.execute(select(Provider.id, Provider.name))}
     held: dict[int, set[str]] = {}
     for object_id, data in session.execute(
         select(AuditEvent.object_id, AuditEvent.data).where(AuditEvent.action == "case.inhibited")
