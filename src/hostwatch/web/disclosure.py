@@ -83,6 +83,8 @@ API_ROUTES: dict[str, Route] = {
     "GET /providers/{provider_id}": Route(EVERYONE, "provider"),
     "GET /metrics/providers": Route(EVERYONE, "takedown_report"),  # a provider: its own only
     "GET /metrics/quality": Route(ANALYSTS_AND_RESEARCHERS, "data_quality"),
+    # counts per provider of messages, bounces, webhook failures and answer times; no address
+    "GET /metrics/reachability": Route(ANALYSTS_AND_RESEARCHERS, "reachability"),
     "GET /metrics/takedown": Route(ANALYSTS_AND_RESEARCHERS, "takedown_report"),
     "POST /notices": Route(STAFF, "ingest_report"),
     "POST /notices/bulk": Route(STAFF, "ingest_report"),
@@ -327,7 +329,7 @@ OWN_ONLY = {"case": ("provider", "provider_id"), "attribution": ("provider", "pr
 space may be attributed to another provider (its reseller, a mistaken merge); then both are None.
 """
 
-AGGREGATES = frozenset({"takedown_report", "data_quality"})
+AGGREGATES = frozenset({"takedown_report", "data_quality", "reachability"})
 """Record kinds of counts and estimates only, whole for every role their route admits."""
 
 RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
@@ -347,6 +349,7 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     # researchers by takedown_report_view
     "takedown_report": None,
     "data_quality": None,
+    "reachability": None,
     # oversight records: only routes closed to providers and researchers return them
     "ingest_report": None,
     "contact_request": None,
