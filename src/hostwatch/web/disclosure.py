@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from hostwatch import harmonisation as hw
 from hostwatch.attribution.asset_match import cases_in_verified_space, in_verified_space
 from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.model import ApiToken, Case, Provider
@@ -262,18 +263,18 @@ CASE: dict[str, frozenset[str]] = {
 }
 
 ATTRIBUTION: dict[str, frozenset[str]] = {
-    **_everyone("id", "time.observation", "status", "source.asn", "source.as_name"),
-    **_everyone("source.as_org", "source.geolocation.cc", "reseller", "behind_cdn"),
+    **_everyone("id", hw.TIME_OBSERVATION, "status", hw.SOURCE_ASN, hw.SOURCE_AS_NAME),
+    **_everyone(hw.EXTRA_SOURCE_AS_ORG, hw.SOURCE_GEOLOCATION_CC, "reseller", "behind_cdn"),
     **_everyone("computed_at"),
     # how the attribution stands in time: where the address came from, snapshot ages, staleness
     **_everyone("ip_origin", "stale", "stale_reason", "offsets"),
     "url_pseudonym": frozenset({"researcher"}),
-    "source.url": NOT_RESEARCHER,
-    "source.fqdn": NOT_RESEARCHER,
-    "source.ip": NOT_RESEARCHER,
-    "source.ips": NOT_RESEARCHER,
-    "source.network": NOT_RESEARCHER,
-    "source.abuse_contact": NOT_RESEARCHER,
+    hw.SOURCE_URL: NOT_RESEARCHER,
+    hw.SOURCE_FQDN: NOT_RESEARCHER,
+    hw.SOURCE_IP: NOT_RESEARCHER,
+    hw.EXTRA_SOURCE_IPS: NOT_RESEARCHER,
+    hw.SOURCE_NETWORK: NOT_RESEARCHER,
+    hw.SOURCE_ABUSE_CONTACT: NOT_RESEARCHER,
     "whois_chain": NOT_RESEARCHER,
     "provider": EVERYONE,  # OWN_ONLY
     "provider_id": EVERYONE,
