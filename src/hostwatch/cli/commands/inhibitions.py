@@ -76,7 +76,8 @@ def inhibitions_add(
                 actor=actor,
                 now=now,
             )
-            typer.echo(f"inhibition {rule.id}: {kind} {rule.value} until {expires_at.isoformat()}")
+            shown = value if kind == "provider" else rule.value
+            typer.echo(f"inhibition {rule.id}: {kind} {shown} until {expires_at.isoformat()}")
     except InhibitionError as exc:
         raise _fail(str(exc)) from exc
 
