@@ -251,3 +251,44 @@ def test_bad_webhook_entries_are_refused(
         pytest.raises(ContactError, match=error),
     ):
         add_contact(session, ContactSpec(**spec), now=T0, rules=LAB)
+
+
+def test_the_secret_is_shown_once_and_never_listed(
+    settings: Settings,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from typer.testing import CliRunner
+
+    from hostwatch.cli.app import app as cli
+
+    monkeypatch.setenv("HOSTWATCH_ALLOW_NETWORKS", "127.0.0.0/8")
+    runner = CliRunner()
+    added = runner.invoke(
+        cli,
+        ["contacts", "add", "--name", "Desk", "--network", "127.0.0.0/8", "--channel",
+         "webhook", "--webhook-url", "https://desk.test/hook", "--new-secret"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    secret = added.output.split("shown once): ", 1)[1].split()[0]
+    assert len(secret) >= 32
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text(
+        "name,network,channel,webhook_url,webhook_secret\n"
+        f"Other,127.1.0.0/16,webhook,https://other.test/h,{SECRET}\n"
+        "Broken,127.2.0.0/16,webhook,http://plain.test/h,0123456789abcdef\n"
+    )
+    imported = runner.invoke(cli, ["contacts", "import", str(csv_file)])
+    assert "1 contacts imported, 1 rejected" in imported.output
+    assert "contacts.csv:3: webhook URL must be https" in imported.output
+    listed = runner.invoke(cli, ["contacts", "list", "--format", "json"]).output
+    table = runner.invoke(cli, ["contacts", "list"], env={"COLUMNS": "300"}).output
+    rows = {r["name"]: r for r in json.loads(listed)}
+    assert rows["Desk"]["channel"] == "webhook"
+    assert rows["Other"]["webhook_url"] == "https://other.test/h"
+    with session_scope(settings.database_url) as session:
+        audit = json.dumps([e.data for e in session.scalars(select(AuditEvent))])
+        stored = session.scalars(select(Contact.webhook_secret).order_by(Contact.id)).all()
+    assert stored == [secret, SECRET]
+    for text in (listed, table, audit):
+        assert secret not in text and SECRET not in text
