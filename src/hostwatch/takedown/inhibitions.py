@@ -26,6 +26,7 @@ from hostwatch.model.inhibition import Inhibition
 from hostwatch.model.party import Provider
 
 KINDS = ("asn", "prefix", "provider", "classification")
+_CACHE = "hostwatch.inhibitions.live"  # session.info key: (now, the rules live then)
 
 
 class InhibitionError(ValueError):
@@ -84,6 +85,7 @@ def add_inhibition(
     )
     session.add(rule)
     session.flush()
+    session.info.pop(_CACHE, None)
     record(
         session,
         at=now,
@@ -104,6 +106,7 @@ def remove_inhibition(session: Session, rule_id: int, *, actor: str, now: dateti
         raise InhibitionError(f"no live inhibition {rule_id}")
     rule.removed_at = now
     rule.removed_by = actor
+    session.info.pop(_CACHE, None)
     held = session.scalars(
         select(AuditEvent.object_id).where(
             AuditEvent.action == "case.inhibited",
@@ -164,10 +167,18 @@ def inhibited(session: Session, case: Case, now: datetime) -> Inhibition | None:
 
     A match postpones the case's next message to the rule's expiry and records why on the case.
     """
-    rules = live_rules(session, now)
+    cached = session.info.get(_CACHE)
+    if cached is None or cached[0] != now:  # once per planning pass, not once per due case
+        cached = session.info[_CACHE] = (now, live_rules(session, now))
+    rules = cached[1]
     if not rules:
         return None
-    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+    needs_address = any(rule.kind in ("asn", "prefix") for rule in rules)
+    attribution = (
+        session.get(Attribution, case.attribution_id)
+        if needs_address and case.attribution_id
+        else None
+    )
     for rule in rules:
         if _matches(rule, case, attribution):
             case.next_message_at = rule.expires_at
