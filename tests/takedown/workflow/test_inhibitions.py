@@ -219,6 +219,7 @@ def test_the_command_line_adds_lists_explains_and_removes(
         "no notice was ever inhibited"
         in runner.invoke(cli, ["inhibitions", "why", str(csam)]).output
     )
+    assert runner.invoke(cli, ["inhibitions", "why", "999999"]).exit_code == 2
     removed = runner.invoke(cli, ["inhibitions", "remove", str(listed[0]["id"])])
     assert removed.exit_code == 0, removed.output
     assert runner.invoke(cli, ["inhibitions", "remove", str(listed[0]["id"])]).exit_code == 2

@@ -137,6 +137,7 @@ def inhibitions_remove(
 @inhibitions_app.command("why")
 def inhibitions_why(case_id: Annotated[int, typer.Argument(help="A case id.")]) -> None:
     """Why a case's notices were kept back: each time a rule held it, with the rule's reason."""
+    from hostwatch.model.case import Case
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
     from hostwatch.takedown.inhibitions import case_inhibitions
@@ -144,6 +145,8 @@ def inhibitions_why(case_id: Annotated[int, typer.Argument(help="A case id.")]) 
     settings = get_settings()
     migrate(settings.database_url)
     with session_scope(settings.database_url) as session:
+        if session.get(Case, case_id) is None:
+            raise _fail(f"no case {case_id}")
         events = case_inhibitions(session, case_id)
         lines = [
             f"{e.at.isoformat()} held by inhibition {e.data['inhibition']} "
