@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "providers": "attribution",
     "data": "data",
     "demo": "demo",
+    "inhibitions": "inhibitions",
     "ingest": "ingest",
     "export": "ingest",
     "lookup": "lookup",

@@ -2,9 +2,9 @@
 
 It names the order's reference, the legal basis, every URL, the deadline in UTC and in the
 regulator's local time, and how to acknowledge and object. It goes out as a message of kind
-``order`` through the notice chain's transport, so its delivery is recorded (and proven) like
-any notice's; it is not linked to the cases as a notice, so it does not start or reset their
-takedown clock.
+``order`` through the notice chain's transport, by the order contact's channel (e-mail or
+webhook), so its delivery is recorded (and proven) like any notice's; it is not linked to the
+cases as a notice, so it does not start or reset their takedown clock.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from hostwatch.model.order import Order
 from hostwatch.model.party import Contact, Provider
 from hostwatch.settings import Settings
 from hostwatch.takedown.compose import display_url, message_id, safe_subject
+from hostwatch.takedown.contacts import destination
 
 
 def _when(instant: datetime, policy: OrderPolicy) -> str:
@@ -42,7 +43,7 @@ def order_message(
     lines = [
         f"Removal order {order.reference}",
         "",
-        f"To: {safe_subject(provider.name, 300)} (order contact: {contact.email})",
+        f"To: {safe_subject(provider.name, 300)} (order contact: {destination(contact)})",
         f"Issued: {_when(order.issued_at, policy)}",
         f"Legal basis: {safe_subject(order.basis, 1000)}",
         f"Content: {kind.label}",
@@ -68,7 +69,7 @@ def order_message(
     return Message(
         ticket=order.reference,
         contact_id=contact.id,
-        to_address=contact.email or "",
+        to_address=destination(contact),
         kind="order",
         escalation_level=0,
         subject=safe_subject(

@@ -32,6 +32,7 @@ from hostwatch.model.party import Contact, Provider
 from hostwatch.model.url import Url
 from hostwatch.settings import Settings
 from hostwatch.takedown.appointments import make_appointments
+from hostwatch.takedown.contacts import destination, reachable
 
 ORDER_CONTACT_ROLES = ("order", "provider", "hoster")
 
@@ -122,7 +123,6 @@ def _order_contact(session: Session, provider: Provider) -> Contact | None:
         select(Contact).where(
             Contact.provider_id == provider.id,
             Contact.active.is_(True),
-            Contact.email.is_not(None),
             Contact.role.in_(ORDER_CONTACT_ROLES),
             Contact.network.is_(None),
         )
@@ -142,7 +142,10 @@ def _order_contact(session: Session, provider: Provider) -> Contact | None:
         score[address] = score.get(address, 0) + (-count if resold else count)
     # never a reseller's address in lieu of the provider's: better undelivered than misdirected
     usable = [
-        c for c in contacts if c.role == "order" or score.get((c.email or "").lower(), 0) >= 0
+        c
+        for c in contacts
+        if reachable(c, "order")
+        and (c.role == "order" or score.get((c.email or "").lower(), 0) >= 0)
     ]
     ranked = sorted(
         usable,
@@ -210,7 +213,7 @@ def issue_order(
         deadline_hours=hours,
         deadline_at=now + timedelta(hours=hours),
         issued_by=actor,
-        contact_email=contact.email if contact else None,
+        contact_email=destination(contact) if contact else None,
     )
     session.add(order)
     session.flush()

@@ -12,13 +12,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from hostwatch import harmonisation as hw
 from hostwatch.ingest.readers.base import URL_NAMES, flatten, sniff_delimiter, split_csv
 from hostwatch.ingest.readers.urlhaus import header_of
 from hostwatch.ingest.streams import TextSource
 
 INTELMQ_KEYS = {
-    "source.url", "source.fqdn", "source.ip", "classification.type", "feed.name", "time.source",
-    "time.observation",
+    hw.SOURCE_URL, hw.SOURCE_FQDN, hw.SOURCE_IP, hw.CLASSIFICATION_TYPE, hw.FEED_NAME,
+    hw.TIME_SOURCE, hw.TIME_OBSERVATION,
 }  # fmt: skip
 NAME_HINTS = (
     ("phish_lifetimes", "phishtank-lifetimes"),

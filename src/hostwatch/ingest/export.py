@@ -15,24 +15,25 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from hostwatch import harmonisation as hw
 from hostwatch.csv_safety import SafeDictWriter
 from hostwatch.model import Notice, Url
 from hostwatch.model.db import engine_for
 
 FORMATS = ("csv", "jsonl", "parquet")
 FIELDS = (
-    "time.source",
-    "source.url",
-    "source.fqdn",
-    "source.ip",
-    "source.port",
-    "classification.type",
-    "feed.name",
-    "event_description.text",
-    "extra.reference",
-    "extra.format",
-    "extra.registered_domain",
-    "extra.notice_key",
+    hw.TIME_SOURCE,
+    hw.SOURCE_URL,
+    hw.SOURCE_FQDN,
+    hw.SOURCE_IP,
+    hw.SOURCE_PORT,
+    hw.CLASSIFICATION_TYPE,
+    hw.FEED_NAME,
+    hw.EVENT_DESCRIPTION_TEXT,
+    hw.EXTRA_REFERENCE,
+    hw.EXTRA_FORMAT,
+    hw.EXTRA_REGISTERED_DOMAIN,
+    hw.EXTRA_NOTICE_KEY,
 )
 PAGE = 10_000
 
@@ -75,18 +76,18 @@ def _event(row: Any) -> dict[str, Any]:
     is_ip = row.host_type in ("ipv4", "ipv6")
     extra = row.extra if isinstance(row.extra, dict) else {}
     return {
-        "time.source": row.received_at,
-        "source.url": row.url,
-        "source.fqdn": None if is_ip else row.host,
-        "source.ip": row.reported_ip or (row.host if is_ip else None),
-        "source.port": row.port,
-        "classification.type": row.classification,
-        "feed.name": row.source,
-        "event_description.text": extra.get("event_description.text"),
-        "extra.reference": row.reference,
-        "extra.format": row.format,
-        "extra.registered_domain": row.registered_domain,
-        "extra.notice_key": row.notice_key,
+        hw.TIME_SOURCE: row.received_at,
+        hw.SOURCE_URL: row.url,
+        hw.SOURCE_FQDN: None if is_ip else row.host,
+        hw.SOURCE_IP: row.reported_ip or (row.host if is_ip else None),
+        hw.SOURCE_PORT: row.port,
+        hw.CLASSIFICATION_TYPE: row.classification,
+        hw.FEED_NAME: row.source,
+        hw.EVENT_DESCRIPTION_TEXT: extra.get(hw.EVENT_DESCRIPTION_TEXT),
+        hw.EXTRA_REFERENCE: row.reference,
+        hw.EXTRA_FORMAT: row.format,
+        hw.EXTRA_REGISTERED_DOMAIN: row.registered_domain,
+        hw.EXTRA_NOTICE_KEY: row.notice_key,
     }
 
 
@@ -114,7 +115,7 @@ def _write_text(pages: Iterator[list[dict[str, Any]]], fmt: str, handle: IO[str]
         writer.writeheader()
     for rows in pages:
         for row in rows:
-            row["time.source"] = row["time.source"].isoformat().replace("+00:00", "Z")
+            row[hw.TIME_SOURCE] = row[hw.TIME_SOURCE].isoformat().replace("+00:00", "Z")
             if writer is not None:
                 writer.writerow(row)
             else:
@@ -129,8 +130,8 @@ def _write_parquet(pages: Iterator[list[dict[str, Any]]], path: Path) -> int:
 
     schema = pa.schema(
         [
-            (name, pa.int32() if name == "source.port" else pa.string())
-            if name != "time.source"
+            (name, pa.int32() if name == hw.SOURCE_PORT else pa.string())
+            if name != hw.TIME_SOURCE
             else (name, pa.timestamp("us", tz="UTC"))
             for name in FIELDS
         ]

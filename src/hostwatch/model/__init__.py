@@ -12,6 +12,7 @@ from hostwatch.model.audit_heads import AuditHead
 from hostwatch.model.base import Base
 from hostwatch.model.case import Case
 from hostwatch.model.check import Check
+from hostwatch.model.inhibition import Inhibition
 from hostwatch.model.message import Delivery, Message, MessageCase
 from hostwatch.model.notice import IngestRun, Notice
 from hostwatch.model.observation import Observation
@@ -42,6 +43,7 @@ __all__ = [
     "Contact",
     "Delivery",
     "IngestRun",
+    "Inhibition",
     "Message",
     "MessageCase",
     "Notice",

@@ -63,6 +63,10 @@ class Contact(Base):
     Automatic entries come from attribution (abuse mailboxes) and can be re-imported; manual
     entries win over them. ``network`` scopes a contact to a CIDR inside the provider's space,
     which is how a reseller's own abuse desk is reached.
+
+    ``channel`` says how messages reach it: ``email`` (SMTP), ``webhook`` (an HTTPS POST to
+    ``webhook_url``, signed with ``webhook_secret``; :mod:`hostwatch.takedown.webhook`) or
+    ``feed`` (no push: the provider reads its feed). The secret is never shown back.
     """
 
     __tablename__ = "contacts"
@@ -84,6 +88,9 @@ class Contact(Base):
     preferred_format: Mapped[str] = mapped_column(String(16), default="email")
     language: Mapped[str] = mapped_column(String(8), default="en")
     group_interval_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    webhook_url: Mapped[str | None] = mapped_column(String(320))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
     bounce_count: Mapped[int] = mapped_column(Integer, default=0)
     last_bounce_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_bounce_reason: Mapped[str | None] = mapped_column(Text)

@@ -53,6 +53,8 @@ class ReportOptions:
     # The data-quality document (hostwatch.metrics.quality.data_quality) when the report comes
     # from a database; otherwise the part the episodes alone tell.
     quality: Mapping[str, Any] | None = None
+    # Reachability of abuse desks (hostwatch.metrics.reachability) when from a database.
+    reachability: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -191,6 +193,7 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
         "first_start": first,
         "last_start": last,
         "quality": options.quality or frame_quality(frame),
+        "reachability": options.reachability,
         "timings": timings,
     }
 

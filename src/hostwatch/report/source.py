@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hostwatch.metrics.frame import build_frame
 from hostwatch.metrics.period import Period
 from hostwatch.metrics.quality import data_quality
+from hostwatch.metrics.reachability import load_reachability
 from hostwatch.model.snapshot import Snapshot
 from hostwatch.report.build import ReportFiles, ReportOptions, write_report
 
@@ -42,6 +43,7 @@ def report_from_database(
         frame = build_frame(conn, period, offline_after=offline_after)
         options.snapshots = list(options.snapshots) or snapshots_used(conn)
         options.quality = data_quality(conn, frame, period)
+    options.reachability = load_reachability(database_url, period)
     options.period_label = period.label
     if not options.sources:
         options.sources = [f"hostwatch database ({engine_for(database_url).dialect.name})"]

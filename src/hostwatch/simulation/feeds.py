@@ -10,6 +10,7 @@ import csv
 import json
 from pathlib import Path
 
+from hostwatch import harmonisation as hw
 from hostwatch.simulation.world import SIMULATED, SimNotice
 
 
@@ -17,14 +18,14 @@ def write_intelmq(notices: list[SimNotice], path: Path) -> Path:
     with path.open("w", encoding="utf-8") as out:
         for notice in notices:
             event = {
-                "feed.name": "simulated-hotline",
-                "feed.provider": SIMULATED,
-                "source.url": notice.url,
-                "source.fqdn": notice.host,
-                "classification.type": notice.classification,
-                "time.source": notice.received_at.isoformat(),
-                "event_description.text": "simulated report for the hostwatch demo",
-                "extra.reference": notice.reference,
+                hw.FEED_NAME: "simulated-hotline",
+                hw.FEED_PROVIDER: SIMULATED,
+                hw.SOURCE_URL: notice.url,
+                hw.SOURCE_FQDN: notice.host,
+                hw.CLASSIFICATION_TYPE: notice.classification,
+                hw.TIME_SOURCE: notice.received_at.isoformat(),
+                hw.EVENT_DESCRIPTION_TEXT: "simulated report for the hostwatch demo",
+                hw.EXTRA_REFERENCE: notice.reference,
             }
             out.write(json.dumps(event) + "\n")
     return path

@@ -24,12 +24,12 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
+from hostwatch.harmonisation import xarf_type
 from hostwatch.model.message import Message
 from hostwatch.settings import Settings
 
 XARF_VERSION = "4.0.0"
 _CSAM = re.compile(r"csa[me]|child|kinderporno|ncii?", re.IGNORECASE)
-_XARF_TYPES = {"phishing", "malware", "fraud", "exposed_data", "brand_infringement"}
 _UNSAFE_SUBJECT = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _REASONS = {
     "csam": (
@@ -127,8 +127,7 @@ def xarf_report(item: Item, ticket: str, settings: Settings, now: datetime) -> d
     if is_csam(item.classification):
         report.update(type="csam", classification="baseline", detection_method="manual_review")
     else:
-        kind = (item.classification or "").lower().replace("-", "_")
-        report["type"] = kind if kind in _XARF_TYPES else "illegal_content"
+        report["type"] = xarf_type(item.classification)
     return report
 
 

@@ -7,6 +7,9 @@ that network a manual asset of the named provider, so attribution names that pro
 network passes the asset rules of :mod:`hostwatch.attribution.assets` (no /0-style or bogon
 prefix) and, being manual, never opens cases to the provider's users: only an admin's
 ``hostwatch access grant`` does.
+
+Each contact has a channel (``CHANNELS``): e-mail, an HTTPS webhook with a per-contact secret
+(which is stored to sign with and never shown back), or the provider feed only.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import csv
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +38,7 @@ from hostwatch.model.party import Contact, Provider
 
 CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority", "order")
 FORMATS = ("email", "xarf")
+CHANNELS = ("email", "webhook", "feed")
 IMPORT_FIELDS = (
     "name",
     "email",
@@ -48,7 +53,11 @@ IMPORT_FIELDS = (
     "language",
     "group_interval_hours",
     "for_provider",
+    "channel",
+    "webhook_url",
+    "webhook_secret",
 )
+_MIN_SECRET = 16
 
 
 class ContactError(ValueError):
@@ -73,6 +82,9 @@ class ContactSpec:
     group_interval_hours: float = 0.0
     for_provider: str | None = None
     provenance: str = "manual entry"
+    channel: str = "email"
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
 
 def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
@@ -88,6 +100,7 @@ def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
         raise ContactError(f"format {spec.preferred_format!r} is not one of {FORMATS}")
     if spec.group_interval_hours < 0:
         raise ContactError("grouping interval must not be negative")
+    _check_channel(spec)
     if spec.network is not None:
         try:
             network = normalise_prefix(spec.network, rules)
@@ -95,6 +108,62 @@ def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
             raise ContactError(f"network {spec.network!r}: {exc}") from exc
         spec = ContactSpec(**{**spec.__dict__, "network": network})
     return spec
+
+
+def _check_channel(spec: ContactSpec) -> None:
+    if spec.channel not in CHANNELS:
+        raise ContactError(f"channel {spec.channel!r} is not one of {', '.join(CHANNELS)}")
+    if spec.channel != "webhook":
+        if spec.webhook_url or spec.webhook_secret:
+            raise ContactError(f"a webhook URL or secret needs channel webhook, not {spec.channel}")
+        return
+    url = spec.webhook_url or ""
+    parts = urlsplit(url)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.username is not None
+        or len(url) > 320
+        or any(c in url for c in '\r\n\t <>"')
+    ):
+        raise ContactError(
+            "webhook URL must be https://host[:port]/path, at most 320 characters, "
+            "without credentials or spaces"
+        )
+    if spec.webhook_secret is not None and not (
+        _MIN_SECRET <= len(spec.webhook_secret) <= 200 and spec.webhook_secret.isprintable()
+    ):
+        raise ContactError(f"webhook secret must be {_MIN_SECRET} to 200 printable characters")
+
+
+def destination(contact: Contact) -> str:
+    """Where a message to ``contact`` goes, as recorded on the message (never the secret)."""
+    if contact.channel == "webhook":
+        return contact.webhook_url or ""
+    if contact.channel == "feed":
+        return contact.email or "provider feed"
+    return contact.email or ""
+
+
+def reachable(contact: Contact, kind: str = "notice") -> bool:
+    """Whether a message of ``kind`` can reach ``contact`` on its channel (a feed always can)."""
+    channel = channel_for(contact, kind)
+    if channel == "webhook":
+        return bool(contact.webhook_url and contact.webhook_secret)
+    return channel == "feed" or bool(contact.email)
+
+
+def channel_for(contact: Contact | None, kind: str) -> str:
+    """The channel a message of ``kind`` takes to ``contact``.
+
+    A removal order is never left for the provider to find in its feed: to a feed-only contact
+    with an address it goes by e-mail (an order contact without one is not chosen at all).
+    """
+    if contact is None:
+        return "email"
+    if kind == "order" and contact.channel == "feed":
+        return "email"
+    return contact.channel
 
 
 def _provider(session: Session, spec: ContactSpec, now: datetime) -> Provider:
@@ -173,6 +242,14 @@ def add_contact(
     contact.preferred_format = spec.preferred_format
     contact.language = spec.language
     contact.group_interval_hours = spec.group_interval_hours
+    contact.channel = spec.channel
+    contact.webhook_url = spec.webhook_url
+    if spec.channel != "webhook":
+        contact.webhook_secret = None
+    elif spec.webhook_secret:
+        contact.webhook_secret = spec.webhook_secret
+    if spec.channel == "webhook" and not contact.webhook_secret:
+        raise ContactError("a webhook contact needs a secret (--webhook-secret or --new-secret)")
     contact.active = True
     contact.updated_at = now
     session.flush()
@@ -184,7 +261,15 @@ def add_contact(
         object_type="contact",
         object_id=contact.id,
         reason=spec.provenance,
-        data={"name": spec.name, "role": spec.role, "network": spec.network, "email": spec.email},
+        data={
+            "name": spec.name,
+            "role": spec.role,
+            "network": spec.network,
+            "email": spec.email,
+            "channel": spec.channel,
+            "webhook_url": spec.webhook_url,
+            "secret_changed": bool(spec.webhook_secret),
+        },
     )
     return contact
 
@@ -227,6 +312,9 @@ def read_contacts_csv(
                     group_interval_hours=float(values.get("group_interval_hours") or 0),
                     for_provider=values.get("for_provider") or None,
                     provenance=f"import {path.name}:{reader.line_num}",
+                    channel=values.get("channel") or "email",
+                    webhook_url=values.get("webhook_url") or None,
+                    webhook_secret=values.get("webhook_secret") or None,
                 )
                 specs.append(_check(spec, rules or AssetRules()))
             except (ContactError, ValueError) as exc:

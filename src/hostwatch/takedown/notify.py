@@ -6,14 +6,17 @@ Sending is split so that a worker killed at any moment neither loses nor duplica
    result, so no due case is left out), one Message (the intent) per contact is written with its
    MessageCase rows, and the cases stop being due;
 2. deliver: each message without a final delivery is locked (``FOR UPDATE SKIP LOCKED``, so two
-   workers never take the same one), handed to the transport, and its Delivery and the case
-   timings are written in that same transaction.
+   workers never take the same one), handed to its contact's channel (SMTP or the outbox, an
+   HTTPS webhook, or the provider feed), and its Delivery and the case timings are written in
+   that same transaction.
 
 A worker that dies after step 1 leaves an intent that the next delivery pass sends. One that
 dies during step 2 rolls back; if the server had already answered 250, the delivery journal
 (:mod:`hostwatch.takedown.delivery_journal`) says so and the message is recorded as sent at that
 time instead of being sent again; if not, it is sent again with the same Message-ID, which
-receivers treat as the same mail. The 24-hour clock starts at the first delivery, not the plan.
+receivers treat as the same mail. A webhook is delivered the same way: its 2xx is journalled
+before the commit, and a repeat after a crash before the journal carries the same
+``Idempotency-Key``. The 24-hour clock starts at the first delivery, not the plan.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from hostwatch.model.url import Url
 from hostwatch.settings import Settings
 from hostwatch.takedown.cases import hoster_contact
 from hostwatch.takedown.compose import Item, build_email, compose, message_id, new_ticket
-from hostwatch.takedown.contacts import ContactBook
+from hostwatch.takedown.contacts import ContactBook, channel_for, destination, reachable
+from hostwatch.takedown.inhibitions import inhibited
 from hostwatch.takedown.policy import Policy, Rules, Step
 from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
+from hostwatch.takedown.webhook import payload as webhook_payload
 
 log = logging.getLogger(__name__)
 MESSAGE_STATES = ("new", "notified", "reachable", "escalated", "reappeared")
@@ -62,7 +67,7 @@ class Target:
 
 
 def _usable(contact: Contact | None) -> Contact | None:
-    if contact is None or contact.do_not_notify or not contact.active or not contact.email:
+    if contact is None or contact.do_not_notify or not contact.active or not reachable(contact):
         return None
     return contact
 
@@ -165,6 +170,7 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
     """Write one message intent per contact (and ladder level) for every due case; return ids."""
     groups: dict[tuple[int, int], list[tuple[Case, Target]]] = defaultdict(list)
     due = _due_cases(session, now)
+    due = [case for case in due if not inhibited(session, case, now)]
     if not due:  # most passes: the contact book is not worth loading
         return []
     book = ContactBook.load(session)
@@ -200,7 +206,7 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
         message = Message(
             ticket=ticket,
             contact_id=contact.id,
-            to_address=contact.email,
+            to_address=destination(contact),
             kind=kinds.pop() if len(kinds) == 1 else "digest",
             escalation_level=level,
             subject=composed.subject,
@@ -303,13 +309,8 @@ def _deliver_one(
         last = max(d.attempted_at for d in tempfails)
         if now < last + backoff(len(tempfails)):
             return None
-    mail = build_email(message, settings)
-    accepted_at = transport.accepted_before(mail)
-    if accepted_at is not None:  # accepted, then the process died before this was committed
-        attempt = Attempt(transport.name, "sent", 250, "accepted before a restart (journal)")
-        now = accepted_at
-    else:
-        attempt = transport.send(mail, message.ticket, now)
+    attempt, accepted_at = _attempt(session, message, settings, transport, now)
+    now = accepted_at or now
     outcome = attempt.outcome
     if outcome == "tempfail" and len(tempfails) + 1 >= MAX_ATTEMPTS:
         session.add(_delivery(message, attempt.transport, "tempfail", attempt, now))
@@ -330,6 +331,30 @@ def _deliver_one(
         data={"ticket": message.ticket, "to": message.to_address, "kind": message.kind},
     )
     return outcome
+
+
+def _attempt(
+    session: Session, message: Message, settings: Settings, transport: Transport, now: datetime
+) -> tuple[Attempt, datetime | None]:
+    """Hand ``message`` to its contact's channel, unless the journal says it already went.
+
+    Returns the attempt and, for a message accepted before a restart, when it was accepted.
+    A feed-only contact gets no push: the message is recorded as published to its feed, where
+    the provider reads it, and that publication is the delivery.
+    """
+    contact = session.get(Contact, message.contact_id) if message.contact_id else None
+    channel = channel_for(contact, message.kind)
+    accepted_at = transport.accepted_before(message.message_id_header)
+    if accepted_at is not None:  # accepted, then the process died before this was committed
+        name = transport.name if channel == "email" else channel
+        code = 250 if name == "smtp" else None
+        return Attempt(name, "sent", code, "accepted before a restart (journal)"), accepted_at
+    if channel == "webhook" and contact is not None:
+        body = webhook_payload(session, message)
+        return transport.post_webhook(contact, body, message, now), None
+    if channel == "feed":
+        return Attempt("feed", "sent", None, "published in the provider feed (no push)"), None
+    return transport.send(build_email(message, settings), message.ticket, now), None
 
 
 def _delivery(

@@ -1,4 +1,5 @@
-"""Handing a composed e-mail to SMTP, or to the ``.eml`` outbox on the embedded default.
+"""Handing a message to its channel: SMTP, the ``.eml`` outbox on the embedded default, or a
+contact's HTTPS webhook (:mod:`hostwatch.takedown.webhook`).
 
 Every attempt is reported back as an ``Attempt`` so the caller records it as a Delivery. SMTP
 answers in the 4xx range, dropped connections and timeouts are temporary (retried later with
@@ -8,7 +9,8 @@ message twice leaves one file.
 Once the server has answered ``250`` to the DATA the message is the server's: the acceptance is
 noted in the :class:`~hostwatch.takedown.delivery_journal.DeliveryJournal` at once (so a crash
 before the caller's commit does not send it again), and a connection that breaks during QUIT no
-longer turns an accepted message into a temporary failure that is sent again.
+longer turns an accepted message into a temporary failure that is sent again. A webhook's 2xx
+is journalled the same way, before the caller's commit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from hostwatch.model.message import Message
+from hostwatch.model.party import Contact
 from hostwatch.settings import Settings
+from hostwatch.takedown import webhook
 from hostwatch.takedown.delivery_journal import DeliveryJournal
 
 MAX_ATTEMPTS = 8
@@ -38,9 +43,9 @@ class TransportError(ValueError):
 
 @dataclass(frozen=True)
 class Attempt:
-    transport: str  # smtp | outbox
+    transport: str  # smtp | outbox | webhook | feed
     outcome: str  # sent | tempfail | failed
-    code: int | None = None
+    code: int | None = None  # the SMTP reply code, or the webhook's HTTP status
     detail: str | None = None
 
 
@@ -84,12 +89,20 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 
 class Transport:
-    """Sends e-mails as the settings say: SMTP when ``smtp_url`` is set, else the outbox."""
+    """Sends e-mails as the settings say (SMTP when ``smtp_url`` is set, else the outbox), and
+    posts to webhooks; ``tls_context`` verifies both, ``webhook_timeout`` bounds a post."""
 
-    def __init__(self, settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        webhook_timeout: float = 30.0,
+    ) -> None:
         self.settings = settings
         self.target = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         self.tls_context = tls_context or ssl.create_default_context()
+        self.webhook_timeout = webhook_timeout
         self.journal = DeliveryJournal.in_state_dir(settings.state_dir)
 
     @property
@@ -102,10 +115,20 @@ class Transport:
             return self._to_outbox(mail, ticket)
         return self._to_smtp(mail, self.target, at)
 
-    def accepted_before(self, mail: EmailMessage) -> datetime | None:
-        """When a server accepted this message (same Message-ID) before a crash, if it did."""
-        message_id = mail["Message-ID"]
-        return self.journal.accepted_at(str(message_id)) if message_id else None
+    def post_webhook(
+        self, contact: Contact, body: bytes, message: Message, at: datetime
+    ) -> Attempt:
+        """Post ``body`` to the contact's webhook; a 2xx is journalled before this returns."""
+        outcome, status, detail = webhook.post(
+            contact, body, message, at, tls_context=self.tls_context, timeout=self.webhook_timeout
+        )
+        if outcome == "sent":
+            self._journal_acceptance(message.message_id_header, at, "webhook")
+        return Attempt("webhook", outcome, status, detail)
+
+    def accepted_before(self, message_id: str) -> datetime | None:
+        """When a server or webhook accepted this Message-ID before a crash, if one did."""
+        return self.journal.accepted_at(message_id)
 
     def _to_outbox(self, mail: EmailMessage, ticket: str) -> Attempt:
         folder = Path(self.settings.outbox_dir)
@@ -143,14 +166,14 @@ class Transport:
         except (smtplib.SMTPException, OSError) as exc:
             return Attempt("smtp", "tempfail", None, f"{type(exc).__name__}: {exc}"[:500])
         else:  # the 250: journalled before QUIT and before the caller's commit
-            self._journal_acceptance(mail, at)
+            self._journal_acceptance(str(mail["Message-ID"]), at, "smtp")
         finally:
             _quit(client)
         return Attempt("smtp", "sent", 250, None)
 
-    def _journal_acceptance(self, mail: EmailMessage, at: datetime) -> None:
+    def _journal_acceptance(self, message_id: str, at: datetime, transport: str) -> None:
         try:
-            self.journal.accepted(str(mail["Message-ID"]), at, "smtp")
+            self.journal.accepted(message_id, at, transport)
         except OSError:  # the database record still follows; only the crash window reopens
             log.warning("delivery journal %s not written", self.journal.path, exc_info=True)
 

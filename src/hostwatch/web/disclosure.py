@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from hostwatch import harmonisation as hw
 from hostwatch.attribution.asset_match import cases_in_verified_space, in_verified_space
 from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.model import ApiToken, Case, Provider
@@ -83,6 +84,8 @@ API_ROUTES: dict[str, Route] = {
     "GET /providers/{provider_id}": Route(EVERYONE, "provider"),
     "GET /metrics/providers": Route(EVERYONE, "takedown_report"),  # a provider: its own only
     "GET /metrics/quality": Route(ANALYSTS_AND_RESEARCHERS, "data_quality"),
+    # counts per provider of messages, bounces, webhook failures and answer times; no address
+    "GET /metrics/reachability": Route(ANALYSTS_AND_RESEARCHERS, "reachability"),
     "GET /metrics/takedown": Route(ANALYSTS_AND_RESEARCHERS, "takedown_report"),
     "POST /notices": Route(STAFF, "ingest_report"),
     "POST /notices/bulk": Route(STAFF, "ingest_report"),
@@ -270,18 +273,18 @@ CASE: dict[str, frozenset[str]] = {
 }
 
 ATTRIBUTION: dict[str, frozenset[str]] = {
-    **_everyone("id", "time.observation", "status", "source.asn", "source.as_name"),
-    **_everyone("source.as_org", "source.geolocation.cc", "reseller", "behind_cdn"),
+    **_everyone("id", hw.TIME_OBSERVATION, "status", hw.SOURCE_ASN, hw.SOURCE_AS_NAME),
+    **_everyone(hw.EXTRA_SOURCE_AS_ORG, hw.SOURCE_GEOLOCATION_CC, "reseller", "behind_cdn"),
     **_everyone("computed_at"),
     # how the attribution stands in time: where the address came from, snapshot ages, staleness
     **_everyone("ip_origin", "stale", "stale_reason", "offsets"),
     "url_pseudonym": frozenset({"researcher"}),
-    "source.url": NOT_RESEARCHER,
-    "source.fqdn": NOT_RESEARCHER,
-    "source.ip": NOT_RESEARCHER,
-    "source.ips": NOT_RESEARCHER,
-    "source.network": NOT_RESEARCHER,
-    "source.abuse_contact": NOT_RESEARCHER,
+    hw.SOURCE_URL: NOT_RESEARCHER,
+    hw.SOURCE_FQDN: NOT_RESEARCHER,
+    hw.SOURCE_IP: NOT_RESEARCHER,
+    hw.EXTRA_SOURCE_IPS: NOT_RESEARCHER,
+    hw.SOURCE_NETWORK: NOT_RESEARCHER,
+    hw.SOURCE_ABUSE_CONTACT: NOT_RESEARCHER,
     "whois_chain": NOT_RESEARCHER,
     "provider": EVERYONE,  # OWN_ONLY
     "provider_id": EVERYONE,
@@ -337,7 +340,7 @@ OWN_ONLY = {"case": ("provider", "provider_id"), "attribution": ("provider", "pr
 space may be attributed to another provider (its reseller, a mistaken merge); then both are None.
 """
 
-AGGREGATES = frozenset({"takedown_report", "data_quality"})
+AGGREGATES = frozenset({"takedown_report", "data_quality", "reachability"})
 """Record kinds of counts and estimates only, whole for every role their route admits."""
 
 RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
@@ -357,6 +360,7 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     # researchers by takedown_report_view
     "takedown_report": None,
     "data_quality": None,
+    "reachability": None,
     # oversight records: only routes closed to providers and researchers return them
     "ingest_report": None,
     "contact_request": None,

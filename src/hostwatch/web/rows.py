@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hostwatch import harmonisation as hw
 from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.metrics.takedown import takedown_seconds
 from hostwatch.model import Attribution, Case, Provider
@@ -68,16 +69,16 @@ def case_row(
 def attribution_row(
     att: Attribution, url: str, provider: str | None, *, identifiers: bool, pseudonym_key: str
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": att.id, "time.observation": iso(att.at)}
+    row: dict[str, Any] = {"id": att.id, hw.TIME_OBSERVATION: iso(att.at)}
     if identifiers:
         row.update(
             {
-                "source.url": url,
-                "source.fqdn": att.host,
-                "source.ip": att.ip,
-                "source.ips": att.ips,
-                "source.network": att.prefix,
-                "source.abuse_contact": att.abuse_contact,
+                hw.SOURCE_URL: url,
+                hw.SOURCE_FQDN: att.host,
+                hw.SOURCE_IP: att.ip,
+                hw.EXTRA_SOURCE_IPS: att.ips,
+                hw.SOURCE_NETWORK: att.prefix,
+                hw.SOURCE_ABUSE_CONTACT: att.abuse_contact,
                 "whois_chain": att.whois_chain,
             }
         )
@@ -89,10 +90,10 @@ def attribution_row(
     row.update(
         {
             "status": att.status,
-            "source.asn": att.origin_asn,
-            "source.as_name": att.as_name,
-            "source.as_org": att.as_org,
-            "source.geolocation.cc": att.country,
+            hw.SOURCE_ASN: att.origin_asn,
+            hw.SOURCE_AS_NAME: att.as_name,
+            hw.EXTRA_SOURCE_AS_ORG: att.as_org,
+            hw.SOURCE_GEOLOCATION_CC: att.country,
             "provider": provider,
             "provider_id": att.provider_id,
             "reseller": reseller,

@@ -1,5 +1,5 @@
-"""``hostwatch metrics``: takedown time, exposure, concentration, size, trends, displacement, and
-the data quality the figures stand on."""
+"""``hostwatch metrics``: takedown time, exposure, concentration, size, trends, displacement, the
+data quality the figures stand on, and the reachability of abuse desks."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Measure(StrEnum):
     trends = "trends"
     displacement = "displacement"
     quality = "quality"
+    reachability = "reachability"
 
 
 class By(StrEnum):
@@ -81,6 +82,11 @@ def metrics(
 
         doc = load_quality(settings.database_url, chosen, offline_after=settings.offline_after)
         result = MeasureResult(quality_table(doc), doc)
+    elif measure is Measure.reachability:
+        from hostwatch.metrics.reachability import load_reachability, reachability_table
+
+        doc = load_reachability(settings.database_url, chosen)
+        result = MeasureResult(reachability_table(doc), doc)
     else:
         frame = load_frame(
             settings.database_url,

@@ -44,8 +44,22 @@ def contacts_add(
     group_hours: Annotated[
         float, typer.Option(help="Send this contact at most one message per this many hours.")
     ] = 0.0,
+    channel: Annotated[
+        str, typer.Option(help="email | webhook (signed HTTPS POST) | feed (no push).")
+    ] = "email",
+    webhook_url: Annotated[str | None, typer.Option(help="https:// URL for --channel webhook.")] = (
+        None
+    ),
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="Signing secret (16+ characters); never shown back.")
+    ] = None,
+    new_secret: Annotated[
+        bool, typer.Option(help="Generate a signing secret and print it once.")
+    ] = False,
 ) -> None:
     """Add or update a manual contact; manual entries win over automatic ones."""
+    import secrets
+
     from hostwatch.attribution.assets import AssetRules
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
@@ -67,6 +81,9 @@ def contacts_add(
         language=language,
         group_interval_hours=group_hours,
         for_provider=for_provider,
+        channel=channel,
+        webhook_url=webhook_url,
+        webhook_secret=secrets.token_urlsafe(32) if new_secret else webhook_secret,
     )
     try:
         with session_scope(settings.database_url) as session:
@@ -77,6 +94,8 @@ def contacts_add(
                 rules=AssetRules.allowing(settings.allow_networks),
             )
             typer.echo(f"contact {contact.id}: {contact.name} <{contact.email or '-'}>")
+            if new_secret:
+                typer.echo(f"webhook secret (shown once): {spec.webhook_secret}")
     except ContactError as exc:
         raise _fail(str(exc)) from exc
 
@@ -95,7 +114,8 @@ def contacts_list(
 
     settings = get_settings()
     migrate(settings.database_url)
-    fields = ("id", "name", "role", "email", "network", "domain", "country", "source")
+    fields = ("id", "name", "role", "channel", "email", "webhook_url", "network", "domain")
+    fields = (*fields, "country", "source")  # never the webhook secret
     flags = ("do_not_notify", "police_route", "bounce_count")
     with session_scope(settings.database_url) as session:
         rows = [

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from hostwatch import harmonisation as hw
 from hostwatch.ingest.streams import Rejected, TextSource
 
 
@@ -55,13 +56,13 @@ class FormatError(Exception):
 Record = Entry | Rejected
 Reader = Callable[[TextSource, ReadOptions], Iterator[Record]]
 
-URL_NAMES = ("url", "source.url", "uri", "link", "phish_url")
+URL_NAMES = ("url", hw.SOURCE_URL, "uri", "link", "phish_url")
 TIME_NAMES = (
-    "time", "time.source", "timestamp", "date", "datetime", "dateadded", "submission_time",
-    "first_seen", "first_seen_utc", "reported_at", "received_at", "time.observation",
+    "time", hw.TIME_SOURCE, "timestamp", "date", "datetime", "dateadded", "submission_time",
+    "first_seen", "first_seen_utc", "reported_at", "received_at", hw.TIME_OBSERVATION,
 )  # fmt: skip
-IP_NAMES = ("ip", "source.ip", "ip_address", "ipaddress", "ip address")
-CLASS_NAMES = ("classification", "classification.type", "type", "threat", "category")
+IP_NAMES = ("ip", hw.SOURCE_IP, "ip_address", "ipaddress", "ip address")
+CLASS_NAMES = ("classification", hw.CLASSIFICATION_TYPE, "type", "threat", "category")
 REF_NAMES = ("reference", "ref", "id", "report_id", "event_id", "notice_id", "phish_id")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hostwatch import harmonisation as hw
 from hostwatch.ingest.readers.base import (
     Entry,
     ReadOptions,
@@ -18,15 +19,15 @@ from hostwatch.ingest.readers.base import (
 from hostwatch.ingest.readers.jsonstream import json_values
 from hostwatch.ingest.streams import Rejected, TextSource
 
-REFERENCE_FIELDS = ("extra.reference", "rtir_id", "misp.attribute_uuid", "misp.event_uuid")
+REFERENCE_FIELDS = (hw.EXTRA_REFERENCE, hw.RTIR_ID, hw.MISP_ATTRIBUTE_UUID, hw.MISP_EVENT_UUID)
 KEPT_FIELDS = (
-    "event_description.text",
-    "event_description.url",
-    "classification.taxonomy",
-    "classification.identifier",
-    "feed.provider",
-    "source.asn",
-    "source.geolocation.cc",
+    hw.EVENT_DESCRIPTION_TEXT,
+    hw.EVENT_DESCRIPTION_URL,
+    hw.CLASSIFICATION_TAXONOMY,
+    hw.CLASSIFICATION_IDENTIFIER,
+    hw.FEED_PROVIDER,
+    hw.SOURCE_ASN,
+    hw.SOURCE_GEOLOCATION_CC,
 )
 
 
@@ -40,15 +41,15 @@ def read(source: TextSource, options: ReadOptions) -> Iterator[Record]:
             yield Rejected(number, raw, "JSON value is not an object")
             continue
         event = flatten(value)
-        url = text_or_none(event.get("source.url"))
+        url = text_or_none(event.get(hw.SOURCE_URL))
         if url is None:
-            host = text_or_none(event.get("source.fqdn")) or text_or_none(event.get("source.ip"))
+            host = text_or_none(event.get(hw.SOURCE_FQDN)) or text_or_none(event.get(hw.SOURCE_IP))
             if host is None:
                 yield Rejected(number, raw, "event has no source.url, source.fqdn or source.ip")
                 continue
             url = f"http://[{host}]/" if ":" in host else f"http://{host}/"
-        time_text = text_or_none(event.get("time.source")) or text_or_none(
-            event.get("time.observation")
+        time_text = text_or_none(event.get(hw.TIME_SOURCE)) or text_or_none(
+            event.get(hw.TIME_OBSERVATION)
         )
         try:
             time = parse_time(time_text) if time_text else None
@@ -64,9 +65,9 @@ def read(source: TextSource, options: ReadOptions) -> Iterator[Record]:
             raw,
             url,
             time,
-            text_or_none(event.get("source.ip")),
-            text_or_none(event.get("classification.type")) or options.classification,
+            text_or_none(event.get(hw.SOURCE_IP)),
+            text_or_none(event.get(hw.CLASSIFICATION_TYPE)) or options.classification,
             reference,
-            text_or_none(event.get("feed.name")),
+            text_or_none(event.get(hw.FEED_NAME)),
             extra or None,
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from hostwatch.metrics.period import Period, parse_period, period_between
 from hostwatch.metrics.quality import load_quality
+from hostwatch.metrics.reachability import load_reachability
 from hostwatch.metrics.takedown import load_takedown_report
 from hostwatch.model import Provider, ProviderAsset
 from hostwatch.web.api.common import Caller, Page, json_response, trim
@@ -141,3 +142,17 @@ def metrics_quality(
         svc.settings.database_url, _period(period), offline_after=svc.settings.offline_after
     )
     return json_response(request, doc)
+
+
+@router.get(
+    "/metrics/reachability",
+    summary="Reachability of abuse desks per provider (hostwatch metrics reachability)",
+)
+def metrics_reachability(
+    request: Request,
+    principal: Caller,
+    svc: Annotated[Service, Depends(service)],
+    period: PeriodQuery = None,
+) -> Response:
+    """:func:`hostwatch.metrics.reachability.reachability`: counts per provider, no address."""
+    return json_response(request, load_reachability(svc.settings.database_url, _period(period)))
