@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hostwatch.attribution.contacts import ContactHit, ContactIndex
+from hostwatch.attribution.parties import party_chain
 from hostwatch.attribution.platforms import Platform, classify_name
 from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.attribution.providers import AssetHit, ProviderBuilder, ProviderIndex
@@ -355,7 +356,7 @@ def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tup
             sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
                 (url, notice, at_value, computed_at, status, reason, host, *blank, False,
-                 platform, sources, *time_columns)
+                 platform, None, sources, *time_columns)
             )  # fmt: skip
             continue
         k = position[ip]
@@ -366,7 +367,7 @@ def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tup
             sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
                 (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
-                 *blank[:10], False, platform, sources, *time_columns)
+                 *blank[:10], False, platform, None, sources, *time_columns)
             )  # fmt: skip
             continue
         asn, country, whois = f_asn[k], f_country[k], f_whois[k]
@@ -499,7 +500,7 @@ def _host_part(host: str, cnames: Sequence[str], ctx: Context) -> _HostPart | No
 
 @dataclass(frozen=True, slots=True)
 class _Network:
-    """The columns from ``as_name`` to ``shared_platform``, and their sources."""
+    """The columns from ``as_name`` to ``parties``, and their sources."""
 
     values: tuple
     sources: tuple[tuple[str, str], ...]
@@ -616,6 +617,13 @@ def _network(
         row["behind_cdn"], sources["behind_cdn"] = True, "provider flagged as CDN"
     _country(row, sources, fact, info, ref)
     _abuse(row, sources, fact, hit, aut, ctx)
+    parties = party_chain(
+        asn=fact.origin_asn,
+        as_org=row.get("as_org"),
+        as_country=info.country if info is not None else None,
+        delegated_country=fact.country,
+        whois=fact.whois,
+    )
     values = (
         row.get("as_name"),
         row.get("as_org"),
@@ -626,6 +634,7 @@ def _network(
         row.get("abuse_contact"),
         row.get("behind_cdn", False),
         platform.domain if platform is not None else None,
+        json.dumps(parties) if parties else None,
     )
     return _Network(values, tuple(sources.items()))
 

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.parties import PRIVATE_INDIVIDUAL
 from hostwatch.model import Attribution
+from hostwatch.net.party_kind import NATURAL_PERSON
 
 if TYPE_CHECKING:
     from hostwatch.net.whois_tree import WhoisLink
@@ -51,6 +53,8 @@ def link_record(link: WhoisLink) -> dict[str, Any]:
         "abuse_mailbox": link.abuse_mailbox,
         "abuse_inherited_from": link.abuse_inherited_from,
         "source": link.source,
+        "kind": link.kind,
+        "org_country": link.org_country,
     }
 
 
@@ -80,7 +84,10 @@ def _party(link: WhoisLink) -> str:
 
 
 def reseller_label(link: WhoisLink) -> str:
-    """How the reseller is named in the record: organisation name and handle."""
+    """How the reseller is named in the record: organisation name and handle; a natural person
+    is never named (:func:`hostwatch.attribution.parties.shown_name`)."""
+    if link.kind == NATURAL_PERSON:
+        return PRIVATE_INDIVIDUAL
     name = link.org_name or link.netname or link.key
     return f"{name} ({link.org_id})" if link.org_id and link.org_id != name else name
 
@@ -134,6 +141,7 @@ COLUMNS = (
     "abuse_contact",
     "behind_cdn",
     "shared_platform",
+    "parties",
     "sources",
     "ip_origin",
     "stale",

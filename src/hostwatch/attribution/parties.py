@@ -1,0 +1,115 @@
+"""Who is responsible: the chain of parties behind one attributed address, and how it is shown.
+
+The chain runs from the network holder (the organisation of the origin AS) through every
+sub-allocation holder below it (the resellers, top down) to the assigned customer. Each party has
+the country it is registered in and its kind (organisation, natural person, unknown:
+:mod:`hostwatch.net.party_kind`). It is computed once, at attribution time, and stored as the
+``parties`` JSON of the attribution row, so figures read it without the reference data.
+
+Countries: the network holder's is the RIR's delegated statistics for the address (the country
+of the organisation the block was allocated to), else its WHOIS organisation's, else the AS
+registry's; a reseller's or customer's is its organisation object's ``country``, else the
+inetnum's. ``country_source`` says which.
+
+Natural persons are counted, never named: :func:`shown_name` is the one place a party becomes a
+name in any report, export, feed, page or API answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hostwatch.net.party_kind import NATURAL_PERSON, UNKNOWN
+
+if TYPE_CHECKING:
+    from hostwatch.net.whois_tree import WhoisLink
+
+NETWORK_HOLDER = "network-holder"
+RESELLER = "reseller"
+CUSTOMER = "customer"
+LEVELS = (NETWORK_HOLDER, RESELLER, CUSTOMER)
+PRIVATE_INDIVIDUAL = "private individual"
+
+
+def _party_key(link: WhoisLink) -> str:
+    return (link.org_id or link.org_name or link.netname or link.key).upper()
+
+
+def _link_party(level: str, link: WhoisLink) -> dict[str, Any]:
+    country, source = (
+        (link.org_country, "rpsl-organisation") if link.org_country else (link.country, "rpsl")
+    )
+    if country in ("EU", "ZZ", ""):
+        country, source = None, None
+    return {
+        "level": level,
+        "name": link.org_name or link.netname or link.key,
+        "handle": link.org_id or link.key,
+        "country": country,
+        "country_source": source if country else None,
+        "kind": link.kind,
+    }
+
+
+def party_chain(
+    *,
+    asn: int | None,
+    as_org: str | None,
+    as_country: str | None,
+    delegated_country: str | None,
+    whois: Sequence[WhoisLink],
+) -> list[dict[str, Any]]:
+    """The parties, network holder first, reseller(s) next, the customer last."""
+    holder_at = next((i for i, link in enumerate(whois) if link.level == "holder"), None)
+    holder_link = whois[holder_at] if holder_at is not None else None
+    parties: list[dict[str, Any]] = []
+    if as_org or holder_link is not None:
+        holder = _link_party(NETWORK_HOLDER, holder_link) if holder_link is not None else {}
+        country, source = holder.get("country"), holder.get("country_source")
+        if delegated_country:
+            country, source = delegated_country, "delegated"
+        elif not country and as_country:
+            country, source = as_country, "asnames"
+        parties.append(
+            {
+                "level": NETWORK_HOLDER,
+                "name": as_org or holder.get("name"),
+                "handle": f"AS{asn}" if asn else holder.get("handle"),
+                "country": country,
+                "country_source": source if country else None,
+                "kind": holder.get("kind", UNKNOWN),
+            }
+        )
+    below = list(whois[:holder_at] if holder_at is not None else whois)
+    seen = {_party_key(holder_link)} if holder_link is not None else set()
+    for link in reversed(below):  # top down
+        if link.level != "reseller" or _party_key(link) in seen:
+            continue
+        seen.add(_party_key(link))
+        parties.append(_link_party(RESELLER, link))
+    if whois and whois[0].level == "customer" and _party_key(whois[0]) not in seen:
+        parties.append(_link_party(CUSTOMER, whois[0]))
+    return parties
+
+
+def shown_name(party: Mapping[str, Any]) -> str:
+    """A party's name as any output may show it: a natural person is never named."""
+    if party.get("kind") == NATURAL_PERSON:
+        return PRIVATE_INDIVIDUAL
+    return str(party.get("name") or party.get("handle") or "(unnamed)")
+
+
+def shown_party(party: Mapping[str, Any]) -> dict[str, Any]:
+    """A party as outputs carry it: level, name (:func:`shown_name`), country and kind only.
+
+    A natural person's handle is a name too (RIPE handles are initials): it is dropped.
+    """
+    person = party.get("kind") == NATURAL_PERSON
+    return {
+        "level": party.get("level"),
+        "name": shown_name(party),
+        "handle": None if person else party.get("handle"),
+        "country": party.get("country"),
+        "kind": party.get("kind") or UNKNOWN,
+    }
