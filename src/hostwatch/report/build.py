@@ -53,6 +53,9 @@ class ReportOptions:
     # The data-quality document (hostwatch.metrics.quality.data_quality) when the report comes
     # from a database; otherwise the part the episodes alone tell.
     quality: Mapping[str, Any] | None = None
+    # "Who is responsible" (hostwatch.metrics.ownership.ownership_report) when the report comes
+    # from a database, which holds the parties of each attribution; otherwise no such section.
+    ownership: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -191,6 +194,7 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
         "first_start": first,
         "last_start": last,
         "quality": options.quality or frame_quality(frame),
+        "ownership": options.ownership,
         "timings": timings,
     }
 
