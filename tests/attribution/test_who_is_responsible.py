@@ -274,3 +274,68 @@ def test_report_section_who_is_responsible_names_no_person(
     assert "Cyprus VPS Ltd (ORG-RS2-TEST)" in [row[0] for row in cells("ownership-resellers")]
     for path in out.iterdir():
         assert world not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_rdap_registrant_is_the_party_where_no_whois_dump_covers_the_address(
+    settings, catalogue, add_notices, tmp_path, shared_data
+) -> None:
+    """A real HTTP server on loopback serves the real RIR answers of data/10."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    path = shared_data / "10_rdap-whois-samples" / "ipwhois_tests" / "rdap.json"
+    answers = {f"/ip/{ip}": e["response"] for ip, e in json.loads(path.read_text()).items()}
+
+    class Rdap(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(answers[self.path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rdap+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    folder = tmp_path / "routes_2026-06-01"
+    folder.mkdir()
+    table = folder / "routes.tsv"
+    table.write_text("prefix\torigin_asn\n200.57.128.0/19\t64498\n62.239.237.0/24\t64499\n")
+    names = folder / "asnames.tsv"
+    names.write_text("asn\tas_name\n64498\tTRIARA-AS\n64499\tBT-AS\n")
+    catalogue(routing=[table], asnames=[names])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Rdap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        bootstrap = settings.state_dir / "reference" / "rdap-bootstrap"
+        bootstrap.mkdir(parents=True)
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        (bootstrap / "ipv4.json").write_text(
+            json.dumps({"version": "1.0", "services": [[["0.0.0.0/0"], [base]]]})
+        )
+        ids = add_notices(
+            [("http://200.57.141.161/x", WHEN, None), ("http://62.239.237.1/y", WHEN, None)]
+        )
+        attribute_pending(settings, rdap=True, progress=False)
+    finally:
+        server.shutdown()
+    with session_scope(settings.database_url) as session:
+        found = latest_for_notices(session, ids)
+        triara, bt = found[ids[0]].parties, found[ids[1]].parties
+    # LACNIC: an allocation whose registrant is an organisation (vCard kind org) in Mexico
+    assert triara == [
+        {
+            "level": "network-holder",
+            "name": "TRIARA-AS",
+            "handle": "AS64498",
+            "country": "MX",
+            "country_source": "rdap",
+            "kind": ORGANISATION,
+        }
+    ]
+    # RIPE: an assignment whose registrant is a maintainer without a vCard: kind unknown
+    assert [(p["level"], p["name"], p["country"], p["kind"]) for p in bt] == [
+        ("network-holder", "BT-AS", None, UNKNOWN),
+        ("customer", "BT-CORPORATE", "GB", UNKNOWN),
+    ]

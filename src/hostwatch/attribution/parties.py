@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hostwatch.net.party_kind import NATURAL_PERSON, UNKNOWN
+from hostwatch.net.party_kind import NATURAL_PERSON, UNKNOWN, rdap_kind
 
 if TYPE_CHECKING:
+    from hostwatch.net.rdap import RdapNetwork
     from hostwatch.net.whois_tree import WhoisLink
 
 NETWORK_HOLDER = "network-holder"
@@ -52,6 +53,27 @@ def _link_party(level: str, link: WhoisLink) -> dict[str, Any]:
     }
 
 
+def rdap_party(network: RdapNetwork) -> dict[str, Any]:
+    """The registrant of an RDAP ip network as a party; its level from the network's type
+    (RIPE and LACNIC statuses, ARIN's "DIRECT ALLOCATION"/"REASSIGNED"...)."""
+    from hostwatch.net.whois_tree import allocation_level
+
+    level = allocation_level(network.type)
+    if level == "other":
+        level = "holder" if "ALLOCAT" in (network.type or "").upper() else "customer"
+    registrants = network.entities_with_role("registrant")
+    registrant = registrants[0] if registrants else None
+    country = network.country if network.country not in (None, "EU", "ZZ") else None
+    return {
+        "level": {"holder": NETWORK_HOLDER}.get(level, level),
+        "name": (registrant.name if registrant else None) or network.name or network.handle,
+        "handle": (registrant.handle if registrant else None) or network.handle,
+        "country": country,
+        "country_source": "rdap" if country else None,
+        "kind": rdap_kind(network),
+    }
+
+
 def party_chain(
     *,
     asn: int | None,
@@ -59,13 +81,21 @@ def party_chain(
     as_country: str | None,
     delegated_country: str | None,
     whois: Sequence[WhoisLink],
+    rdap: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The parties, network holder first, reseller(s) next, the customer last."""
+    """The parties, network holder first, reseller(s) next, the customer last.
+
+    ``rdap`` is the registrant of the address's RDAP network (:func:`rdap_party`), used where no
+    WHOIS chain describes the address: a holder-level registrant gives the holder its kind and
+    country, another one is a reseller or customer of its own.
+    """
     holder_at = next((i for i, link in enumerate(whois) if link.level == "holder"), None)
     holder_link = whois[holder_at] if holder_at is not None else None
     parties: list[dict[str, Any]] = []
-    if as_org or holder_link is not None:
+    rdap_holder = rdap if rdap is not None and rdap["level"] == NETWORK_HOLDER else None
+    if as_org or holder_link is not None or rdap_holder is not None:
         holder = _link_party(NETWORK_HOLDER, holder_link) if holder_link is not None else {}
+        holder = holder or dict(rdap_holder or {})
         country, source = holder.get("country"), holder.get("country_source")
         if delegated_country:
             country, source = delegated_country, "delegated"
@@ -90,6 +120,8 @@ def party_chain(
         parties.append(_link_party(RESELLER, link))
     if whois and whois[0].level == "customer" and _party_key(whois[0]) not in seen:
         parties.append(_link_party(CUSTOMER, whois[0]))
+    if not whois and rdap is not None and rdap_holder is None:
+        parties.append(dict(rdap))
     return parties
 
 
