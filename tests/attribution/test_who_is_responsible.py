@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from typer.testing import CliRunner
 
 from hostwatch.attribution.batch import attribute_pending
@@ -148,8 +148,19 @@ def test_chain_of_parties_with_country_and_kind(settings, world, add_notices) ->
         ("network-holder", "Datacentre B.V.", "NL", ORGANISATION),
         ("reseller", "Offshore Hosting Ltd", "SC", ORGANISATION),
         ("reseller", "Cyprus VPS Ltd", "CY", ORGANISATION),
-        ("customer", world, "NL", NATURAL_PERSON),
+        ("customer", "private individual", "NL", NATURAL_PERSON),
     ]
+    assert private[-1]["handle"] is None  # a RIPE handle is a person's initials
+    # the name is in the WHOIS dump, never in what the attribution stored
+    customer_link = rows["private"].whois_chain[0]
+    assert (customer_link["org_name"], customer_link["netname"], customer_link["kind"]) == (
+        "private individual",
+        None,
+        NATURAL_PERSON,
+    )
+    with engine_for(settings.database_url).connect() as conn:
+        stored = [tuple(r) for r in conn.execute(text("SELECT * FROM attributions"))]
+    assert world not in repr(stored) and world.split()[0] not in repr(stored)
     assert private[0]["country_source"] == "delegated"  # the RIR's record of the holder
     assert rows["private"].country == "NL"  # hosting country of the IP
     assert rows["private"].reseller == "Cyprus VPS Ltd (ORG-RS2-TEST)"  # nearest the customer
@@ -228,8 +239,8 @@ def test_figures_count_persons_never_name_them_and_agree_with_takedown(
     assert nl["levels"]["network-holder"]["nationality"]["domestic"] == 5
     assert nl["responsible"] == {"company": 3, "private": 1, "unknown": 1}
     table = _run("metrics", "ownership", "--period", period)
-    for text in (json.dumps(owned), json.dumps(by_reseller), table):
-        assert world not in text and world.split()[0] not in text
+    for output in (json.dumps(owned), json.dumps(by_reseller), table):
+        assert world not in output and world.split()[0] not in output
     # the reseller figures partition the same episodes as the overall takedown figures
     groups = {row["reseller"]: row for row in by_reseller["resellers"]}
     assert sum(row["n"] for row in groups.values()) == overall["n"] == by_reseller["n"] == 4

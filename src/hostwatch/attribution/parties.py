@@ -11,8 +11,12 @@ of the organisation the block was allocated to), else its WHOIS organisation's, 
 registry's; a reseller's or customer's is its organisation object's ``country``, else the
 inetnum's. ``country_source`` says which.
 
-Natural persons are counted, never named: :func:`shown_name` is the one place a party becomes a
-name in any report, export, feed, page or API answer.
+Natural persons are counted, never named: :func:`unnamed` is the one place that decides how a
+party or WHOIS link may be named, and it is applied when the attribution is written, so no
+natural person's name or handle (nor a network named after them) is ever stored in an
+attribution; every report, export, feed, page, API answer and notice reads from there. The WHOIS
+dump or RDAP answer the attribution was computed from still holds the name, so nothing is lost
+that a recomputation would need.
 """
 
 from __future__ import annotations
@@ -37,20 +41,37 @@ def _party_key(link: WhoisLink) -> str:
     return (link.org_id or link.org_name or link.netname or link.key).upper()
 
 
+def unnamed(record: dict[str, Any]) -> dict[str, Any]:
+    """A party or WHOIS link record as it may be stored and shown: for a natural person, the
+    name reads "private individual" and the handle and network name are dropped."""
+    if record.get("kind") != NATURAL_PERSON:
+        return record
+    out = dict(record)
+    for key in ("name", "org_name"):
+        if key in out:
+            out[key] = PRIVATE_INDIVIDUAL
+    for key in ("handle", "org_id", "netname"):
+        if key in out:
+            out[key] = None
+    return out
+
+
 def _link_party(level: str, link: WhoisLink) -> dict[str, Any]:
     country, source = (
         (link.org_country, "rpsl-organisation") if link.org_country else (link.country, "rpsl")
     )
     if country in ("EU", "ZZ", ""):
         country, source = None, None
-    return {
-        "level": level,
-        "name": link.org_name or link.netname or link.key,
-        "handle": link.org_id or link.key,
-        "country": country,
-        "country_source": source if country else None,
-        "kind": link.kind,
-    }
+    return unnamed(
+        {
+            "level": level,
+            "name": link.org_name or link.netname or link.key,
+            "handle": link.org_id or link.key,
+            "country": country,
+            "country_source": source if country else None,
+            "kind": link.kind,
+        }
+    )
 
 
 def rdap_party(network: RdapNetwork) -> dict[str, Any]:
@@ -64,14 +85,16 @@ def rdap_party(network: RdapNetwork) -> dict[str, Any]:
     registrants = network.entities_with_role("registrant")
     registrant = registrants[0] if registrants else None
     country = network.country if network.country not in (None, "EU", "ZZ") else None
-    return {
-        "level": {"holder": NETWORK_HOLDER}.get(level, level),
-        "name": (registrant.name if registrant else None) or network.name or network.handle,
-        "handle": (registrant.handle if registrant else None) or network.handle,
-        "country": country,
-        "country_source": "rdap" if country else None,
-        "kind": rdap_kind(network),
-    }
+    return unnamed(
+        {
+            "level": {"holder": NETWORK_HOLDER}.get(level, level),
+            "name": (registrant.name if registrant else None) or network.name or network.handle,
+            "handle": (registrant.handle if registrant else None) or network.handle,
+            "country": country,
+            "country_source": "rdap" if country else None,
+            "kind": rdap_kind(network),
+        }
+    )
 
 
 def party_chain(
@@ -126,22 +149,21 @@ def party_chain(
 
 
 def shown_name(party: Mapping[str, Any]) -> str:
-    """A party's name as any output may show it: a natural person is never named."""
-    if party.get("kind") == NATURAL_PERSON:
-        return PRIVATE_INDIVIDUAL
-    return str(party.get("name") or party.get("handle") or "(unnamed)")
+    """A party's name as any output may show it (:func:`unnamed`)."""
+    named = unnamed(dict(party))
+    return str(named.get("name") or named.get("handle") or "(unnamed)")
 
 
 def shown_party(party: Mapping[str, Any]) -> dict[str, Any]:
-    """A party as outputs carry it: level, name (:func:`shown_name`), country and kind only.
+    """A party as outputs carry it: level, name, handle (:func:`unnamed`), country and kind.
 
     A natural person's handle is a name too (RIPE handles are initials): it is dropped.
     """
-    person = party.get("kind") == NATURAL_PERSON
+    named = unnamed(dict(party))
     return {
-        "level": party.get("level"),
-        "name": shown_name(party),
-        "handle": None if person else party.get("handle"),
-        "country": party.get("country"),
-        "kind": party.get("kind") or UNKNOWN,
+        "level": named.get("level"),
+        "name": shown_name(named),
+        "handle": named.get("handle"),
+        "country": named.get("country"),
+        "kind": named.get("kind") or UNKNOWN,
     }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hostwatch.attribution.parties import PRIVATE_INDIVIDUAL
+from hostwatch.attribution.parties import PRIVATE_INDIVIDUAL, unnamed
 from hostwatch.model import Attribution
 from hostwatch.net.party_kind import NATURAL_PERSON
 
@@ -40,22 +40,25 @@ STATUSES = (OK, NO_ADDRESS, DNS_FAILED, BOGON, UNROUTED, NO_CONTEMPORANEOUS_ADDR
 
 
 def link_record(link: WhoisLink) -> dict[str, Any]:
-    """One WHOIS chain link as stored in ``whois_chain`` (JSON)."""
-    return {
-        "range": f"{link.first_address} - {link.last_address}",
-        "key": link.key,
-        "netname": link.netname,
-        "status": link.status,
-        "level": link.level,
-        "org_id": link.org_id,
-        "org_name": link.org_name,
-        "country": link.country,
-        "abuse_mailbox": link.abuse_mailbox,
-        "abuse_inherited_from": link.abuse_inherited_from,
-        "source": link.source,
-        "kind": link.kind,
-        "org_country": link.org_country,
-    }
+    """One WHOIS chain link as stored in ``whois_chain`` (JSON); a natural person's link names
+    no one (:func:`hostwatch.attribution.parties.unnamed`)."""
+    return unnamed(
+        {
+            "range": f"{link.first_address} - {link.last_address}",
+            "key": link.key,
+            "netname": link.netname,
+            "status": link.status,
+            "level": link.level,
+            "org_id": link.org_id,
+            "org_name": link.org_name,
+            "country": link.country,
+            "abuse_mailbox": link.abuse_mailbox,
+            "abuse_inherited_from": link.abuse_inherited_from,
+            "source": link.source,
+            "kind": link.kind,
+            "org_country": link.org_country,
+        }
+    )
 
 
 def holder_and_reseller(

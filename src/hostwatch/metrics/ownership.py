@@ -139,16 +139,30 @@ def hosted_in_country(
 
 def _holders(frame: pl.DataFrame, parties: dict[int, list[dict[str, Any]]]) -> dict[str, str]:
     """Per reseller group, its network holder(s) by number of episodes, shown names only."""
-    grouped = with_group(frame, "reseller")
-    counts: dict[str, Counter[str]] = {}
-    for group, url_id in grouped.select("group", "url_id").iter_rows():
+    names: dict[str, str] = {}  # one shown name per distinct holder name, not per URL
+    urls, holders = [], []
+    for url_id in frame["url_id"].unique().to_list():
         holder = _at_level(parties.get(url_id, []), NETWORK_HOLDER)
         if holder is not None:
-            counts.setdefault(group, Counter())[shown_name(holder)] += 1
-    return {
-        group: "; ".join(name for name, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-        for group, c in counts.items()
-    }
+            key = f"{holder.get('kind')}\x00{holder.get('name')}\x00{holder.get('handle')}"
+            shown = names.get(key)
+            if shown is None:
+                shown = names[key] = shown_name(holder)
+            urls.append(url_id)
+            holders.append(shown)
+    lookup = pl.DataFrame(
+        {"url_id": urls, "holder": holders}, schema={"url_id": pl.Int64, "holder": pl.Utf8}
+    )
+    counted = (
+        with_group(frame, "reseller")
+        .join(lookup, on="url_id", how="inner")
+        .group_by("group", "holder")
+        .len()
+        .sort(["group", "len", "holder"], descending=[False, True, False])
+        .group_by("group", maintain_order=True)
+        .agg(pl.col("holder").str.join("; "))
+    )
+    return dict(counted.iter_rows())
 
 
 def reseller_table(
