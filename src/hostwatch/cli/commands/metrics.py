@@ -143,7 +143,8 @@ def _ownership(
     if measure is Measure.ownership:
         doc = ownership.ownership_report(frame, parties, national)
         resellers = ownership.reseller_table(frame, parties, national)
-        return MeasureResult(ownership.levels_table(doc), doc), resellers
+        shown = ["reseller", "network_holder", "episodes", "urls", "removed_within_24h"]
+        return MeasureResult(ownership.levels_table(doc), doc), resellers.select(shown)
     result = compute(frame, "takedown", by="reseller")
     table = ownership.with_network_holders(result.table, frame, parties)
     result.document["resellers"] = table.to_dicts()
