@@ -57,6 +57,7 @@ class AttributionSummary:
     lookup_seconds: float = 0.0
     dns_seconds: float = 0.0
     database_seconds: float = 0.0
+    registrar_contacts: int = 0  # automatic registrar contacts written from RDAP (``rdap``)
 
     @property
     def rate(self) -> float:
@@ -162,7 +163,8 @@ def attribute_pending(
 
     Files of the reference store (``hostwatch data import|fetch``) are catalogued first.
     ``at`` attributes as of that instant instead of each notice's ``received_at``. ``rdap``
-    asks RDAP (cached, rate-limited) for abuse contacts that no manual entry or WHOIS dump gives.
+    asks RDAP (cached, rate-limited) for abuse contacts that no manual entry or WHOIS dump gives,
+    and for the registrar of each registered domain (automatic registrar contacts).
     ``url_ids`` attributes only the newest notice of each of these URLs again (with ``recompute``
     and ``at``: "attribute anew" when a check saw a URL answer from another address).
     ``resolve_historical`` resolves, with today's DNS, the hosts of historical notices that have
@@ -209,6 +211,12 @@ def attribute_pending(
                 _attribute_chunk(session, run, columns, texts)
             if bar is not None:
                 bar[0].update(bar[1], advance=len(columns[0]))
+        if run.rdap is not None:
+            from hostwatch.attribution.rdap import registrar_contacts
+
+            with session_scope(settings.database_url) as session:
+                found = registrar_contacts(session, run.rdap, now=clock.now(), progress=progress)
+            summary.registrar_contacts = found.written
     finally:
         if bar is not None:
             bar[0].stop()

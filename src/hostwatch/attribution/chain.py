@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hostwatch.attribution.contacts import ContactHit, ContactIndex
+from hostwatch.attribution.parties import party_chain, rdap_party
 from hostwatch.attribution.platforms import Platform, classify_name
 from hostwatch.attribution.prefix_index import PrefixIndex
 from hostwatch.attribution.providers import AssetHit, ProviderBuilder, ProviderIndex
@@ -49,7 +50,7 @@ from hostwatch.net.addresses import FAMILY_V4, FAMILY_V6, parse_addresses
 
 if TYPE_CHECKING:
     from hostwatch.attribution.dns_in_time import RowAnswers
-    from hostwatch.net.rdap import RdapClient
+    from hostwatch.net.rdap import RdapClient, RdapNetwork
     from hostwatch.net.whois_tree import WhoisLink
 
 
@@ -84,6 +85,7 @@ class _Address:
     prefix_hit: AssetHit | None = None
     contact: ContactHit | None = None
     rdap_contact: str | None = None
+    rdap_party: dict[str, Any] | None = None
 
 
 class _Facts:
@@ -106,6 +108,7 @@ class _Facts:
         self.prefix_hit: list[AssetHit | None] = [None] * n
         self.contact: list[ContactHit | None] = [None] * n
         self.rdap_contact: list[str | None] = [None] * n
+        self.rdap_party: list[dict[str, Any] | None] = [None] * n
 
     def __len__(self) -> int:
         return len(self.status)
@@ -114,7 +117,7 @@ class _Facts:
         return _Address(
             self.status[k], self.reason[k], self.prefix[k], self.origin_asn[k],
             self.origin_asns[k], self.country[k], self.country_source[k], self.whois[k],
-            self.prefix_hit[k], self.contact[k], self.rdap_contact[k],
+            self.prefix_hit[k], self.contact[k], self.rdap_contact[k], self.rdap_party[k],
         )  # fmt: skip
 
 
@@ -355,7 +358,7 @@ def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tup
             sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
                 (url, notice, at_value, computed_at, status, reason, host, *blank, False,
-                 platform, sources, *time_columns)
+                 platform, None, sources, *time_columns)
             )  # fmt: skip
             continue
         k = position[ip]
@@ -366,12 +369,12 @@ def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tup
             sources, time_columns = in_time.row(i, encode(None, ip_via[i], late), looked_up=False)
             append(
                 (url, notice, at_value, computed_at, status, f_reason[k], host, ips_json, ip,
-                 *blank[:10], False, platform, sources, *time_columns)
+                 *blank[:10], False, platform, None, sources, *time_columns)
             )  # fmt: skip
             continue
         asn, country, whois = f_asn[k], f_country[k], f_whois[k]
         prefix_hit, contact, rdap_contact = f_prefix_hit[k], f_contact[k], f_rdap[k]
-        if whois or prefix_hit or contact or rdap_contact:
+        if whois or prefix_hit or contact or rdap_contact or facts.rdap_party[k]:
             key = (
                 asn,
                 id(whois) if whois else None,
@@ -379,6 +382,7 @@ def attribute(targets: Targets, ctx: Context, dns: RowAnswers) -> tuple[list[tup
                 id(contact),
                 country,
                 rdap_contact,
+                id(facts.rdap_party[k]),
                 host if part else None,
             )
         else:  # most addresses: the network follows from the origin AS and country alone
@@ -499,7 +503,7 @@ def _host_part(host: str, cnames: Sequence[str], ctx: Context) -> _HostPart | No
 
 @dataclass(frozen=True, slots=True)
 class _Network:
-    """The columns from ``as_name`` to ``shared_platform``, and their sources."""
+    """The columns from ``as_name`` to ``parties``, and their sources."""
 
     values: tuple
     sources: tuple[tuple[str, str], ...]
@@ -538,10 +542,11 @@ def _providers_for_unrouted_holders(facts: _Facts, ctx: Context) -> None:
 
 
 def _add_rdap(texts: list[str], facts: _Facts, ctx: Context) -> None:
-    """Ask RDAP, once per prefix, for an abuse contact where nothing better is known."""
+    """Ask RDAP, once per prefix, for an abuse contact where nothing better is known; where no
+    WHOIS chain describes the address, its registrant is a party of the chain too."""
     from hostwatch.net.rdap import RdapError
 
-    asked: dict[str, str | None] = {}
+    asked: dict[str, RdapNetwork | None] = {}
     for k, text in enumerate(texts):
         if facts.status[k] not in (OK, UNROUTED) or facts.contact[k] is not None:
             continue
@@ -551,10 +556,14 @@ def _add_rdap(texts: list[str], facts: _Facts, ctx: Context) -> None:
         key = facts.prefix[k] or text
         if key not in asked:
             try:
-                asked[key] = ctx.rdap.ip(text).abuse_contact  # type: ignore[union-attr]
+                asked[key] = ctx.rdap.ip(text)  # type: ignore[union-attr]
             except RdapError:
                 asked[key] = None
-        facts.rdap_contact[k] = asked[key]
+        network = asked[key]
+        if network is not None:
+            facts.rdap_contact[k] = network.abuse_contact
+            if not whois:
+                facts.rdap_party[k] = rdap_party(network)
 
 
 def _network(
@@ -616,6 +625,14 @@ def _network(
         row["behind_cdn"], sources["behind_cdn"] = True, "provider flagged as CDN"
     _country(row, sources, fact, info, ref)
     _abuse(row, sources, fact, hit, aut, ctx)
+    parties = party_chain(
+        asn=fact.origin_asn,
+        as_org=row.get("as_org"),
+        as_country=info.country if info is not None else None,
+        delegated_country=fact.country,
+        whois=fact.whois,
+        rdap=fact.rdap_party,
+    )
     values = (
         row.get("as_name"),
         row.get("as_org"),
@@ -626,6 +643,7 @@ def _network(
         row.get("abuse_contact"),
         row.get("behind_cdn", False),
         platform.domain if platform is not None else None,
+        json.dumps(parties) if parties else None,
     )
     return _Network(values, tuple(sources.items()))
 

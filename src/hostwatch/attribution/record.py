@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.parties import PRIVATE_INDIVIDUAL, unnamed
 from hostwatch.model import Attribution
+from hostwatch.net.party_kind import NATURAL_PERSON
 
 if TYPE_CHECKING:
     from hostwatch.net.whois_tree import WhoisLink
@@ -38,20 +40,25 @@ STATUSES = (OK, NO_ADDRESS, DNS_FAILED, BOGON, UNROUTED, NO_CONTEMPORANEOUS_ADDR
 
 
 def link_record(link: WhoisLink) -> dict[str, Any]:
-    """One WHOIS chain link as stored in ``whois_chain`` (JSON)."""
-    return {
-        "range": f"{link.first_address} - {link.last_address}",
-        "key": link.key,
-        "netname": link.netname,
-        "status": link.status,
-        "level": link.level,
-        "org_id": link.org_id,
-        "org_name": link.org_name,
-        "country": link.country,
-        "abuse_mailbox": link.abuse_mailbox,
-        "abuse_inherited_from": link.abuse_inherited_from,
-        "source": link.source,
-    }
+    """One WHOIS chain link as stored in ``whois_chain`` (JSON); a natural person's link names
+    no one (:func:`hostwatch.attribution.parties.unnamed`)."""
+    return unnamed(
+        {
+            "range": f"{link.first_address} - {link.last_address}",
+            "key": link.key,
+            "netname": link.netname,
+            "status": link.status,
+            "level": link.level,
+            "org_id": link.org_id,
+            "org_name": link.org_name,
+            "country": link.country,
+            "abuse_mailbox": link.abuse_mailbox,
+            "abuse_inherited_from": link.abuse_inherited_from,
+            "source": link.source,
+            "kind": link.kind,
+            "org_country": link.org_country,
+        }
+    )
 
 
 def holder_and_reseller(
@@ -80,7 +87,10 @@ def _party(link: WhoisLink) -> str:
 
 
 def reseller_label(link: WhoisLink) -> str:
-    """How the reseller is named in the record: organisation name and handle."""
+    """How the reseller is named in the record: organisation name and handle; a natural person
+    is never named (:func:`hostwatch.attribution.parties.shown_name`)."""
+    if link.kind == NATURAL_PERSON:
+        return PRIVATE_INDIVIDUAL
     name = link.org_name or link.netname or link.key
     return f"{name} ({link.org_id})" if link.org_id and link.org_id != name else name
 
@@ -134,6 +144,7 @@ COLUMNS = (
     "abuse_contact",
     "behind_cdn",
     "shared_platform",
+    "parties",
     "sources",
     "ip_origin",
     "stale",

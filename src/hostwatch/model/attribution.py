@@ -45,6 +45,9 @@ class Attribution(Base):
     abuse_contact: Mapped[str | None] = mapped_column(String(320))
     behind_cdn: Mapped[bool] = mapped_column(Boolean, default=False)
     shared_platform: Mapped[str | None] = mapped_column(String(100))  # e.g. github.io
+    # network holder, resellers, customer: level, name, handle, country, kind
+    # (hostwatch.attribution.parties); shown only through parties.shown_party
+    parties: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
     sources: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     ip_origin: Mapped[str | None] = mapped_column(String(32))
     stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -1,4 +1,5 @@
-"""RDAP for one-off lookups: which network holds an address, who registered it, whom to notify.
+"""RDAP for one-off lookups: which network holds an address, who registered it, whom to notify;
+and, for a registered domain, its registrar and the registrar's abuse contact.
 
 The IANA bootstrap files say which RIR's server answers for an address; answers are cached on disk
 (with a time-to-live, on the project clock) because RIRs rate-limit hard, and requests per server
@@ -86,20 +87,39 @@ class RdapNetwork:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class RdapDomain:
+    """An RDAP domain object, reduced to the registrar and whom to notify there."""
+
+    name: str
+    handle: str | None
+    registrar: str | None
+    registrar_iana_id: str | None
+    abuse_emails: tuple[str, ...]
+    url: str
+
+    @property
+    def abuse_contact(self) -> str | None:
+        return self.abuse_emails[0] if self.abuse_emails else None
+
+
 class RdapBootstrap:
-    """IANA RFC 7484 bootstrap registries: IP block or ASN range -> RDAP base URLs."""
+    """IANA RFC 7484 bootstrap registries: IP block, ASN range or TLD -> RDAP base URLs."""
 
     def __init__(
         self,
         networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]],
         asn_ranges: list[tuple[int, int, str]],
+        tlds: dict[str, str] | None = None,
     ) -> None:
         self._networks = sorted(networks, key=lambda item: -item[0].prefixlen)
         self._asn_ranges = asn_ranges
+        self._tlds = tlds or {}
 
     @classmethod
     def load(cls, directory: Path | str) -> RdapBootstrap:
-        """Read ``ipv4.json``, ``ipv6.json`` and ``asn.json`` from a folder (any may be absent)."""
+        """Read ``ipv4.json``, ``ipv6.json``, ``asn.json`` and ``dns.json`` from a folder (any
+        may be absent)."""
         directory = Path(directory)
         networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
         asn_ranges: list[tuple[int, int, str]] = []
@@ -117,7 +137,21 @@ class RdapBootstrap:
                     asn_ranges.append((int(low), int(high or low), url))
                 except ValueError as exc:
                     raise RdapError(f"{directory / 'asn.json'}: bad range {entry!r}") from exc
-        return cls(networks, asn_ranges)
+        tlds = {
+            entry.strip(".").lower(): url
+            for entries, url in _services(directory / "dns.json")
+            for entry in entries
+        }
+        return cls(networks, asn_ranges, tlds)
+
+    def base_url_for_domain(self, name: str) -> str | None:
+        """The server of the longest bootstrapped suffix of ``name`` (a TLD, or more labels)."""
+        labels = name.strip(".").lower().split(".")
+        for start in range(len(labels)):
+            url = self._tlds.get(".".join(labels[start:]))
+            if url is not None:
+                return url
+        return None
 
     def base_url_for_ip(self, address: str) -> str | None:
         ip = ipaddress.ip_address(clean_address(address))
@@ -258,6 +292,24 @@ class RdapClient:
         document, fetched_at, from_cache = self._get_json(url)
         return parse_network(document, url=url, fetched_at=fetched_at, from_cache=from_cache)
 
+    def domain(self, name: str) -> RdapDomain:
+        """The registry's domain object for a registered domain: its registrar and abuse desk."""
+        name = name.strip().strip(".").lower()
+        if not name or "/" in name or any(c.isspace() for c in name):
+            raise RdapError(f"not a domain name: {name!r}")
+        try:
+            ldh = name.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise RdapError(f"not a domain name: {name!r}") from exc
+        base = self.base_url
+        if base is None and self.bootstrap is not None:
+            base = self.bootstrap.base_url_for_domain(ldh)
+        if base is None:
+            raise RdapError(f"no RDAP server is bootstrapped for {name}")
+        url = base.rstrip("/") + "/domain/" + ldh
+        document, _, _ = self._get_json(url)
+        return parse_domain(document, url=url)
+
     def _get_json(self, url: str) -> tuple[dict[str, Any], datetime, bool]:
         cached = self._from_cache(url)
         if cached is not None:
@@ -390,6 +442,40 @@ def parse_network(
         url=url,
         fetched_at=fetched_at,
         from_cache=from_cache,
+    )
+
+
+def parse_domain(document: dict[str, Any], *, url: str = "") -> RdapDomain:
+    """Reduce an RDAP domain answer to its registrar (ICANN's RDAP profile: an entity with role
+    ``registrar``, its IANA id in ``publicIds``, its abuse desk a nested ``abuse`` entity)."""
+    if not isinstance(document, dict):
+        raise RdapError("RDAP answer is not a JSON object")
+    object_class = document.get("objectClassName")
+    if object_class not in (None, "domain"):
+        raise RdapError(f"RDAP answer is a {object_class!r}, not a domain")
+    name = _text(document.get("ldhName")) or _text(document.get("unicodeName"))
+    if name is None:
+        raise RdapError("RDAP domain answer without a name")
+    entities = tuple(_entity(e) for e in document.get("entities") or [] if isinstance(e, dict))
+    registrar = next((e for e in _walk(entities) if "registrar" in e.roles), None)
+    iana_id = None
+    for raw in document.get("entities") or []:
+        if isinstance(raw, dict) and "registrar" in (raw.get("roles") or []):
+            for public in raw.get("publicIds") or []:
+                if isinstance(public, dict) and "iana" in str(public.get("type", "")).lower():
+                    iana_id = _text(str(public.get("identifier", "")))
+    scope = registrar.entities if registrar is not None else entities
+    abuse: list[str] = []
+    for entity in _walk(scope):
+        if "abuse" in entity.roles:
+            abuse += [e for e in entity.emails if e.lower() not in (a.lower() for a in abuse)]
+    return RdapDomain(
+        name=name.lower().rstrip("."),
+        handle=_text(document.get("handle")),
+        registrar=registrar.name if registrar is not None else None,
+        registrar_iana_id=iana_id,
+        abuse_emails=tuple(abuse),
+        url=url,
     )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from hostwatch.net.addresses import FAMILY_V4, FAMILY_V6, as_address_array
 from hostwatch.net.asn_numbers import parse_asn
 from hostwatch.net.load_warnings import WarningLog
+from hostwatch.net.party_kind import rpsl_kind
 from hostwatch.net.rpsl import RpslObject, read_rpsl
 
 NETWORK_CLASSES = frozenset({"inetnum", "inet6num"})
@@ -44,6 +45,10 @@ TREE_ATTRIBUTES = frozenset(
         "admin-c",
         "nic-hdl",
         "as-name",
+        "org-type",
+        "owner",
+        "ownerid",
+        "responsible",
     }
 )
 
@@ -91,6 +96,11 @@ class WhoisLink:
     abuse_handle: str | None
     abuse_inherited_from: str | None
     source: str
+    # The holder's kind (organisation, natural-person, unknown: hostwatch.net.party_kind) and
+    # the country its organisation object is registered in (the inetnum's ``country`` says
+    # where the network is used).
+    kind: str = "unknown"
+    org_country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +332,16 @@ class WhoisTree:
     def _link_of(self, family: _Family, index: int, version: int) -> WhoisLink:
         obj = family.objects[index]
         mailbox, handle, origin = family.abuse[index]
-        org_id = obj.get("org")
-        org = self._organisations.get((org_id or "").upper())
-        org_name = (org.get("org-name") if org is not None else None) or obj.get("descr")
+        org_id = obj.get("org") or obj.get("ownerid")  # LACNIC names the holder with owner/ownerid
+        org = self._organisations.get((obj.get("org") or "").upper())
+        org_name = (
+            (org.get("org-name") if org is not None else None)
+            or obj.get("owner")
+            or obj.get("descr")
+        )
         make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
         country = obj.get("country")
+        org_country = org.get("country") if org is not None else None
         return WhoisLink(
             key=obj.key,
             first_address=str(make(family.first[index])),
@@ -341,6 +356,25 @@ class WhoisTree:
             abuse_handle=handle,
             abuse_inherited_from=family.objects[origin].key if origin >= 0 else None,
             source=obj.where,
+            kind=self._kind(obj, org, org_name),
+            org_country=org_country.upper() if org_country else None,
+        )
+
+    def _kind(self, obj: RpslObject, org: RpslObject | None, holder_name: str | None) -> str:
+        """The holder's kind from its organisation, status and contacts (net.party_kind)."""
+        handles = obj.get_all("admin-c") + obj.get_all("tech-c")
+        if org is not None:
+            handles += org.get_all("admin-c") + org.get_all("tech-c")
+        contacts = [self._contacts.get(handle.upper()) for handle in handles]
+        persons = [c.key for c in contacts if c is not None and c.object_class == "person"]
+        persons += obj.get_all("responsible")
+        return rpsl_kind(
+            level=allocation_level(obj.get("status")),
+            holder_name=holder_name,
+            org_type=org.get("org-type") if org is not None else None,
+            has_organisation=org is not None or bool(obj.get("owner")),
+            person_names=persons,
+            has_role_contact=any(c is not None and c.object_class == "role" for c in contacts),
         )
 
     def organisation_name(self, org_id: str) -> str | None:

@@ -55,6 +55,9 @@ class ReportOptions:
     quality: Mapping[str, Any] | None = None
     # Reachability of abuse desks (hostwatch.metrics.reachability) when from a database.
     reachability: Mapping[str, Any] | None = None
+    # "Who is responsible" (hostwatch.metrics.ownership.ownership_report) when the report comes
+    # from a database, which holds the parties of each attribution; otherwise no such section.
+    ownership: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -194,6 +197,7 @@ def report_context(frame: pl.DataFrame, options: ReportOptions) -> dict[str, Any
         "last_start": last,
         "quality": options.quality or frame_quality(frame),
         "reachability": options.reachability,
+        "ownership": options.ownership,
         "timings": timings,
     }
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hostwatch.metrics.frame import build_frame
+from hostwatch.metrics.ownership import ownership_report, read_parties
 from hostwatch.metrics.period import Period
 from hostwatch.metrics.quality import data_quality
 from hostwatch.metrics.reachability import load_reachability
@@ -43,6 +44,7 @@ def report_from_database(
         frame = build_frame(conn, period, offline_after=offline_after)
         options.snapshots = list(options.snapshots) or snapshots_used(conn)
         options.quality = data_quality(conn, frame, period)
+        options.ownership = ownership_report(frame, read_parties(conn), options.country)
     options.reachability = load_reachability(database_url, period)
     options.period_label = period.label
     if not options.sources:

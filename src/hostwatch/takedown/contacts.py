@@ -370,6 +370,25 @@ def automatic_contact(
     return contact
 
 
+def automatic_registrar_contact(
+    session: Session, *, domain: str, name: str, address: str, provenance: str, now: datetime
+) -> Contact | None:
+    """The automatic registrar contact for a registered domain (RDAP), refreshed in place."""
+    if "@" not in address or any(c in address for c in "\r\n\t ,;<>"):
+        return None
+    query = select(Contact).where(
+        Contact.source == "auto", Contact.role == "registrar", Contact.domain == domain
+    )
+    contact = session.scalar(query.order_by(Contact.id).limit(1))
+    if contact is None:
+        contact = Contact(role="registrar", domain=domain, source="auto", created_at=now)
+        session.add(contact)
+    contact.name, contact.email = name, address.strip().lower()
+    contact.provenance, contact.updated_at = provenance, now
+    session.flush()
+    return contact
+
+
 def _network(text: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
         return ipaddress.ip_network(text, strict=False) if text else None

@@ -32,6 +32,7 @@ from hostwatch.model.db import (
     write_session_factory,
 )
 from hostwatch.settings import Settings
+from hostwatch.web import resellers
 from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
 from hostwatch.web.deps import Service
 from hostwatch.web.feed import router as feed_router
@@ -150,12 +151,14 @@ def create_app(
     for module in (cases, attributions, providers, notices, orders, service_admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(feed_router, prefix=API_PREFIX)
+    app.include_router(resellers.router, prefix=API_PREFIX)
     app.include_router(orders.register_router, prefix=API_PREFIX)
     app.include_router(orders.scorecard_router, prefix=API_PREFIX)
     app.include_router(ops_router)
     app.include_router(metrics_router(metrics))
     app.include_router(portal_router)
     app.include_router(orders_portal_router)
+    app.include_router(resellers.portal_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(DBAPIError, _database_error)

@@ -100,6 +100,7 @@ API_ROUTES: dict[str, Route] = {
     "GET /feed.csv": Route(FEED_USERS),  # the feed's case rows, as CSV
     "GET /feed.atom": Route(FEED_USERS),  # the feed's case rows, as Atom
     "GET /feed/digest": Route(FEED_USERS, "digest"),
+    "GET /feed/resellers": Route(FEED_USERS, "reseller_row"),  # know your resellers
     "POST /feed/cases/{case_id}/ack": Route(PROVIDER_ONLY, "feed_answer"),
     "POST /feed/cases/{case_id}/resolve": Route(PROVIDER_ONLY, "feed_answer"),
     "POST /feed/contact": Route(PROVIDER_ONLY, "feed_answer"),
@@ -134,6 +135,7 @@ PORTAL_PAGES: dict[str, Route] = {
     "GET /feed": Route(FEED_USERS, "case"),
     "GET /feed.csv": Route(FEED_USERS),
     "GET /feed.atom": Route(FEED_USERS),
+    "GET /feed/resellers": Route(FEED_USERS, "reseller_row"),
     "POST /feed/cases/{case_id}/{action}": Route(PROVIDER_ONLY),
     "POST /feed/contact": Route(PROVIDER_ONLY),
     "GET /contact-requests": Route(STAFF, "contact_request"),
@@ -334,6 +336,14 @@ SCORECARD: dict[str, frozenset[str]] = {
     "warnings": CASE_READERS,  # the regulator's warnings to this provider itself
 }
 NESTED[("order", "cases")] = "order_case"
+RESELLER_ROW: dict[str, frozenset[str]] = {
+    # a party in the provider's own space: a natural person is already "private individual"
+    # with no handle (hostwatch.attribution.parties.shown_party), for every role
+    **_everyone("level", "name", "country", "kind", "parties", "urls", "cases", "open_cases"),
+    **_everyone("n", "removed", "removed_within_24h", "removed_within_24h_upper"),
+    **_everyone("median_hours", "median_status", "median_lower_hours", "median_upper_hours"),
+    "watchlist_matches": FULL,  # a provider never learns of watchlist matches (tipping-off)
+}
 
 OWN_ONLY = {"case": ("provider", "provider_id"), "attribution": ("provider", "provider_id")}
 """Fields a provider sees only when they name itself: a case or attribution in its verified
@@ -355,6 +365,7 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "order_case": ORDER_CASE,
     "order_answer": ORDER_ANSWER,
     "scorecard": SCORECARD,
+    "reseller_row": RESELLER_ROW,
     "order_proposal": None,
     # aggregates: per-group counts and estimates; reseller names are pseudonymised for
     # researchers by takedown_report_view

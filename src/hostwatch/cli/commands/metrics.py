@@ -23,6 +23,7 @@ class Measure(StrEnum):
     displacement = "displacement"
     quality = "quality"
     reachability = "reachability"
+    ownership = "ownership"
 
 
 class By(StrEnum):
@@ -77,6 +78,7 @@ def metrics(
 
     settings = get_settings()
     chosen, size_map = period_and_sizes(settings, period, sizes)
+    extra = None
     if measure is Measure.quality:
         from hostwatch.metrics.quality import load_quality, quality_table
 
@@ -87,6 +89,8 @@ def metrics(
 
         doc = load_reachability(settings.database_url, chosen)
         result = MeasureResult(reachability_table(doc), doc)
+    elif measure is Measure.ownership or (measure is Measure.takedown and by is By.reseller):
+        result, extra = _ownership(settings, chosen, measure, country, exclude_stale)
     else:
         frame = load_frame(
             settings.database_url,
@@ -119,6 +123,38 @@ def metrics(
         result.table.write_parquet(out)
     else:
         _print_table(result.table, f"{measure.value} ({chosen.label})")
+        if extra is not None:
+            _print_table(extra, f"resellers beside their network holders ({chosen.label})")
+
+
+def _ownership(
+    settings: object, chosen: object, measure: Measure, country: str | None, exclude_stale: bool
+) -> tuple[object, object]:
+    """``metrics ownership`` and ``metrics takedown --by reseller``: both read the parties of
+    each URL's attribution beside the frame (hostwatch.metrics.ownership)."""
+    from hostwatch.metrics import ownership
+    from hostwatch.metrics.frame import load_frame
+    from hostwatch.metrics.tables import MeasureResult
+    from hostwatch.metrics.tables import measure as compute
+
+    database_url = settings.database_url  # type: ignore[attr-defined]
+    frame = load_frame(
+        database_url,
+        chosen,  # type: ignore[arg-type]
+        offline_after=settings.offline_after,  # type: ignore[attr-defined]
+        exclude_stale=exclude_stale,
+    )
+    parties = ownership.load_parties(database_url)
+    national = country or settings.country  # type: ignore[attr-defined]
+    if measure is Measure.ownership:
+        doc = ownership.ownership_report(frame, parties, national)
+        resellers = ownership.reseller_table(frame, parties, national)
+        shown = ["reseller", "network_holder", "episodes", "urls", "removed_within_24h"]
+        return MeasureResult(ownership.levels_table(doc), doc), resellers.select(shown)
+    result = compute(frame, "takedown", by="reseller")
+    table = ownership.with_network_holders(result.table, frame, parties)
+    result.document["resellers"] = table.to_dicts()
+    return MeasureResult(table, result.document), None
 
 
 def _emit(text: str, out: Path | None) -> None:
