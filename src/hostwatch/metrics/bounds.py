@@ -11,7 +11,10 @@ within 24 h. Without any assumption about the check times the records identify o
 - **seen offline by t** (the headline, conservative): each removal placed as late as the records
   allow, at ``right``: a Kaplan-Meier curve over the first-offline times;
 - **may have been removed by t** (the upper bound): each removal placed as early as they allow,
-  just after ``left`` (at ``left`` itself for an exact time).
+  just after ``left`` (at ``left`` itself for an exact time), and never below the headline:
+  Kaplan-Meier is not monotone in where an event sits relative to a censoring time (a removal
+  moved before a still-online episode's last sighting shares the risk set with it, and the
+  curve beyond ends lower), so the upper curve is the larger of the two placements at every t.
 
 Episodes still online are censored at their last online sighting in both curves. Where every
 time is exact the two curves are one Kaplan-Meier estimate. A quantile is identified only where
@@ -130,6 +133,12 @@ def _curves(times: pl.Series, events: pl.Series, codes: np.ndarray, groups: int)
     ]
 
 
+def _envelope(early: Curve, late: Curve) -> Curve:
+    """The pointwise larger of two distribution functions (itself one), on their joint steps."""
+    times = np.union1d(early.times, late.times)
+    return Curve(times, np.maximum(early.at(times), late.at(times)))
+
+
 def fit_bounds(
     left: np.ndarray, right: np.ndarray, codes: np.ndarray | None = None
 ) -> list[Bounds]:
@@ -149,7 +158,7 @@ def fit_bounds(
     early = pl.Series(np.where(removed & ~exact, left + _AFTER, left))
     event = pl.Series(removed.astype(np.int64))
     seen = _curves(late, event, codes, groups)
-    may = _curves(early, event, codes, groups)
+    may = [_envelope(a, b) for a, b in zip(_curves(early, event, codes, groups), seen, strict=True)]
     sizes = np.bincount(codes, minlength=groups)
     inexact = np.bincount(codes, weights=(removed & ~exact).astype(float), minlength=groups)
     return [Bounds(seen[k], may[k], int(sizes[k]), bool(inexact[k] == 0)) for k in range(groups)]
