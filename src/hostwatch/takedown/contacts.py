@@ -32,7 +32,16 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
 from hostwatch.model.party import Contact, Provider
 
-CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority", "order")
+CONTACT_ROLES = (
+    "provider",
+    "reseller",
+    "upstream",
+    "registrar",
+    "authority",
+    "hotline",  # a partner hotline abroad, referred to by the routing table (referrals.toml)
+    "cert",  # a national CERT, likewise
+    "order",
+)
 FORMATS = ("email", "xarf")
 IMPORT_FIELDS = (
     "name",
