@@ -135,11 +135,17 @@ def is_csam(classification: str | None) -> bool:
     return bool(classification and _CSAM.search(classification))
 
 
+_KINDS = (("phishing", re.compile(r"phish", re.I)), ("malware", re.compile(r"malware", re.I)))
+
+
 def category(classification: str | None) -> str:
-    """The classification a message is about: CSAM in all its spellings is one, so that CSAM
-    never shares a message with phishing."""
+    """The classification a message is about: CSAM in all its spellings is one (and phishing,
+    malware likewise), so that CSAM never shares a message with phishing."""
     if is_csam(classification):
         return "csam"
+    for name, pattern in _KINDS:
+        if classification and pattern.search(classification):
+            return name
     return (classification or "unspecified").strip().lower()
 
 
@@ -216,7 +222,7 @@ def xarf_report(item: Item, ticket: str, settings: Settings, now: datetime) -> d
         method = "manual_review" if item.assessed_on else "user_report"
         report.update(type="csam", classification="baseline", detection_method=method)
     else:
-        kind = (item.classification or "").lower().replace("-", "_")
+        kind = category(item.classification).replace("-", "_")
         report["type"] = kind if kind in _XARF_TYPES else "illegal_content"
     return report
 

@@ -108,7 +108,12 @@ def _check(spec: ContactSpec, rules: AssetRules) -> ContactSpec:
 
 def _provider(session: Session, spec: ContactSpec, now: datetime) -> Provider:
     provider = session.scalar(select(Provider).where(Provider.name == spec.name))
-    kind = {"registrar": "registrar", "authority": "authority"}.get(spec.role, "hosting")
+    kind = {
+        "registrar": "registrar",
+        "authority": "authority",
+        "hotline": "authority",
+        "cert": "authority",
+    }.get(spec.role, "hosting")
     if provider is None:
         provider = Provider(name=spec.name, kind=kind, created_at=now)
         session.add(provider)

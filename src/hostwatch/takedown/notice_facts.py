@@ -135,7 +135,11 @@ def make_item(
         basis, deadline = "code", (case.first_message_at or now) + rules.deadline
     customer = None
     if role not in ("hoster", "reseller"):
-        customer = case.reseller or facts.providers.get(case.provider_id or 0)
+        hoster = session.get(Contact, case.contact_id) if case.contact_id else None
+        hoster_name = hoster.name if hoster is not None and hoster.id != contact.id else None
+        customer = case.reseller or hoster_name or facts.providers.get(case.provider_id or 0)
+        if customer == contact.name:
+            customer = None
     return Item(
         case_id=case.id,
         url=url.url if url else "",

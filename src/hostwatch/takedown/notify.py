@@ -95,7 +95,28 @@ def _step_contact(
     )
     if found is not None and hoster is not None and found.id == hoster.id:
         return None
+    if found is not None and step.role == "network-holder" and found.source == "auto":
+        attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+        if not _holds_network(attribution, found, hoster):
+            return None
     return _usable(found)
+
+
+def _holds_network(attribution: Attribution | None, found: Contact, hoster: Contact | None) -> bool:
+    """Whether an automatic contact is the abuse desk of the network holder: the top of the
+    WHOIS chain, above the hoster's own object. Another automatic address of the same provider
+    (a reseller's desk filed under it) is the hoster's customer, not its network holder."""
+    chain = (
+        [link for link in (attribution.whois_chain or []) if isinstance(link, dict)]
+        if attribution
+        else []
+    )
+    if not chain:
+        return True
+    top = str(chain[0].get("abuse_mailbox") or "").lower()
+    email = (found.email or "").lower()
+    below = (hoster.email or "").lower() if hoster is not None else None
+    return email == top and email != below
 
 
 def _intervals(case: Case, hoster: Contact | None, rules: Rules) -> int:
