@@ -67,5 +67,5 @@ def test_bad_tables_name_the_file_and_the_entry(tmp_path: Path) -> None:
     with pytest.raises(RoutesError, match=r"route\[0\].to\[0\].role 'police'"):
         load_routes("NL", bad)
     bad.write_text("[[route]\n")
-    with pytest.raises(RoutesError, match="routes.toml"):
+    with pytest.raises(RoutesError, match=r"routes\.toml"):
         load_routes("NL", bad)

@@ -405,4 +405,7 @@ def build_email(message: Message, settings: Settings) -> EmailMessage:
             subtype="json",
             filename=name,
         )
+    # "=_" never occurs in quoted-printable or base64 text, so this boundary is safe, and it
+    # makes the bytes of a message depend on the message alone (a replayed year is identical)
+    mail.set_boundary(f"=_hostwatch_{message.ticket}")
     return mail

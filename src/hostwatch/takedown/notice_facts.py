@@ -106,11 +106,39 @@ def why_yours(attribution: Attribution | None, contact: Contact, role: str, host
     chain = [link for link in attribution.whois_chain or [] if isinstance(link, dict)]
     if not chain:
         return f"AS{attribution.origin_asn} announces {attribution.prefix}"
+    mine = own_link(chain, contact)
+    if mine is not None:
+        return _link_text(mine)
+    return _link_text(holder_link(chain) if role == "network-holder" else chain[0])
+
+
+def holder_link(chain: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The network holder's object in a WHOIS chain (stored most specific first)."""
+    return next((link for link in chain if link.get("level") == "holder"), chain[-1])
+
+
+def own_link(chain: Sequence[dict[str, Any]], contact: Contact) -> dict[str, Any] | None:
+    """The most specific WHOIS object whose abuse mailbox is this contact's address."""
     email = (contact.email or "").lower()
-    mine = [link for link in chain if str(link.get("abuse_mailbox") or "").lower() == email]
-    if mine:
-        return _link_text(mine[-1])
-    return _link_text(chain[0] if role == "network-holder" else chain[-1])
+    return next(
+        (link for link in chain if str(link.get("abuse_mailbox") or "").lower() == email), None
+    )
+
+
+def addressee(session: Session, case: Case, contact: Contact) -> tuple[str, bool]:
+    """The name to address ``contact`` by, and whether it is a reseller: for an automatic
+    contact the organisation of its own WHOIS object (a reseller's desk is filed under the
+    provider whose space it rents, but is not that provider)."""
+    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+    chain = (
+        [link for link in (attribution.whois_chain or []) if isinstance(link, dict)]
+        if attribution
+        else []
+    )
+    link = own_link(chain, contact) if contact.source == "auto" else None
+    if link is None:
+        return contact.name, contact.role == "reseller"
+    return str(link.get("org_name") or contact.name), link.get("level") == "reseller"
 
 
 def make_item(

@@ -43,8 +43,8 @@ from hostwatch.takedown.compose import (
     message_id,
     stable_ticket,
 )
-from hostwatch.takedown.contacts import ContactBook
-from hostwatch.takedown.notice_facts import load_facts, make_item
+from hostwatch.takedown.contacts import ContactBook, automatic_contact
+from hostwatch.takedown.notice_facts import addressee, holder_link, load_facts, make_item
 from hostwatch.takedown.policy import Policy, Rules, Step
 from hostwatch.takedown.referral import compose_referral, evidence
 from hostwatch.takedown.referrals import Routes
@@ -81,7 +81,13 @@ def _usable(contact: Contact | None) -> Contact | None:
 
 
 def _step_contact(
-    session: Session, case: Case, step: Step, host: str, ip: str | None, book: ContactBook
+    session: Session,
+    case: Case,
+    step: Step,
+    host: str,
+    ip: str | None,
+    book: ContactBook,
+    now: datetime,
 ) -> Contact | None:
     hoster = session.get(Contact, case.contact_id) if case.contact_id else None
     if step.role == "hoster":
@@ -93,30 +99,43 @@ def _step_contact(
         host=host,
         country=case.country,
     )
+    if step.role == "network-holder":
+        found = _network_holder(session, case, book, found, hoster, now)
     if found is not None and hoster is not None and found.id == hoster.id:
         return None
-    if found is not None and step.role == "network-holder" and found.source == "auto":
-        attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
-        if not _holds_network(attribution, found, hoster):
-            return None
     return _usable(found)
 
 
-def _holds_network(attribution: Attribution | None, found: Contact, hoster: Contact | None) -> bool:
-    """Whether an automatic contact is the abuse desk of the network holder: the top of the
-    WHOIS chain, above the hoster's own object. Another automatic address of the same provider
-    (a reseller's desk filed under it) is the hoster's customer, not its network holder."""
+def _network_holder(
+    session: Session,
+    case: Case,
+    book: ContactBook,
+    found: Contact | None,
+    hoster: Contact | None,
+    now: datetime,
+) -> Contact | None:
+    """The network holder's desk: a manual contact the book found, else the automatic contact
+    of the holder's WHOIS object's abuse mailbox (created on first need, as attribution creates
+    the hoster's). Another automatic address of the same provider (a
+    reseller's desk filed under it) is the hoster's customer, not the holder of its network."""
+    if found is not None and found.source == "manual":
+        return found
+    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
     chain = (
         [link for link in (attribution.whois_chain or []) if isinstance(link, dict)]
         if attribution
         else []
     )
     if not chain:
-        return True
-    top = str(chain[0].get("abuse_mailbox") or "").lower()
-    email = (found.email or "").lower()
-    below = (hoster.email or "").lower() if hoster is not None else None
-    return email == top and email != below
+        return found
+    top = str(holder_link(chain).get("abuse_mailbox") or "").lower()
+    if not top or (hoster is not None and (hoster.email or "").lower() == top):
+        return None
+    known = next(
+        (c for c, _ in book.entries if c.role == "provider" and (c.email or "").lower() == top),
+        None,
+    )
+    return known or automatic_contact(session, case.provider_id, top, now=now)
 
 
 def _intervals(case: Case, hoster: Contact | None, rules: Rules) -> int:
@@ -149,7 +168,7 @@ def choose_target(
     for level, step in rules.steps_reached(_intervals(case, hoster, rules)):
         if step.role == "authority":
             continue
-        contact = _step_contact(session, case, step, host, ip, book)
+        contact = _step_contact(session, case, step, host, ip, book, now)
         if contact is None:
             continue
         if case.first_message_at is None and level == 0:
@@ -288,6 +307,9 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
     for (_contact_id, level, _category), members in groups.items():
         contact, role = members[0][1].contact, members[0][1].role
         cases = [case for case, _ in members]
+        name, reseller = addressee(session, cases[0], contact)
+        if role == "hoster" and reseller:
+            role = "reseller"
         thread = thread_for(session, contact.id, cases, kinds=NOTICE_KINDS)
         kinds = {target.kind for _, target in members}
         kind = kinds.pop() if len(kinds) == 1 else "digest"
@@ -305,9 +327,7 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
             )
             for case, target in members
         ]
-        letter = Letter(
-            contact.name, role, contact.language, thread.ticket, reference, thread.follow_up
-        )
+        letter = Letter(name, role, contact.language, thread.ticket, reference, thread.follow_up)
         composed = compose(settings, letter, items, now)
         created.append(
             _store(

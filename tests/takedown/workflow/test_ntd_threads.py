@@ -201,3 +201,66 @@ def test_threads_roles_languages_and_one_referral_per_case(
                 roots.setdefault(case, mail)
         assert follow_ups >= 1
     assert len({str(m["Message-ID"]) for m in mails}) == len(mails)
+
+
+RESELLER_CHAIN = [
+    {
+        "key": "127.0.16.0 - 127.0.31.255",
+        "netname": "RESELL-NET",
+        "level": "reseller",
+        "org_name": "Reseller Ltd",
+        "abuse_mailbox": "noc@reseller.test",
+    },
+    {
+        "key": "127.0.0.0 - 127.0.255.255",
+        "netname": "HOLDER-NET",
+        "level": "holder",
+        "org_name": "Holder BV",
+        "abuse_mailbox": "abuse@holder.test",
+    },
+]
+
+
+def test_a_reseller_and_then_its_network_holder_are_told_their_place(
+    wf_settings: Settings, web: tuple[Site, str], smtp: tuple[Inbox, str], tmp_path: Path
+) -> None:
+    """The reseller's desk (filed under the holder's provider by attribution) is written to as
+    the reseller, by its own name; the escalation goes to the holder's desk from WHOIS, which is
+    told that its customer hosts the URL, never to another address of the same provider."""
+    from hostwatch.model.party import Provider
+
+    site, base = web
+    inbox, _ = smtp
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(
+        '[[default.ladder]]\nrole = "hoster"\nafter_intervals = 0\n'
+        '[[default.ladder]]\nrole = "network-holder"\nafter_intervals = 1\n'
+    )
+    policy = load_policy(wf_settings, policy_file)
+    site.status["/r"] = 200
+    with session_scope(wf_settings.database_url) as session:
+        holder = Provider(name="Holder BV", created_at=T0, updated_at=T0)
+        session.add(holder)
+        session.flush()
+        seed_notice(
+            session, f"{base}/r", received_at=T0, provider_id=holder.id, abuse="noc@reseller.test"
+        )
+        attribution = session.scalar(select(Attribution))
+        attribution.prefix, attribution.origin_asn = "127.0.0.0/16", 64500
+        attribution.whois_chain, attribution.reseller = RESELLER_CHAIN, "Reseller Ltd"
+    clock = Clock.at(T0)
+    for hour in (0, 24, 48):
+        clock.set(T0 + timedelta(hours=hour))
+        run_pass(wf_settings, clock, policy=policy, politeness=Politeness(8, 0))
+
+    to_reseller, to_holder = inbox.to("noc@reseller.test"), inbox.to("abuse@holder.test")
+    assert len(to_reseller) == 1 and len(to_holder) == 2  # the ladder moved up after a day
+    body = _body(to_reseller[0])
+    assert body.startswith("Dear abuse team of Reseller Ltd,")
+    assert "as the reseller whose network holds" in body
+    assert "Why your network: WHOIS 127.0.16.0 - 127.0.31.255 (RESELL-NET, Reseller Ltd)" in body
+    body = _body(to_holder[0])
+    assert body.startswith("Dear abuse team of Holder BV,")
+    assert "as the holder of the network: your customer Reseller Ltd hosts" in body
+    assert "Why your network: WHOIS 127.0.0.0 - 127.0.255.255 (HOLDER-NET, Holder BV)" in body
+    assert {str(m["To"]) for m in inbox.mails} == {"noc@reseller.test", "abuse@holder.test"}
