@@ -231,7 +231,7 @@ def _replay(
     from hostwatch.takedown.checker import CheckOptions, CheckSession, Politeness, Timeouts
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
     from hostwatch.takedown.send import Transport
-    from hostwatch.takedown.workflow import run_pass
+    from hostwatch.takedown.workflow import attribute_new, run_pass
 
     # The shipped policy, but removed URLs are watched daily for a week (not every check
     # interval for a month), and URLs still up after a week are checked daily: the simulated
@@ -252,12 +252,14 @@ def _replay(
 
     def ingest(path: Path) -> None:
         ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
-        _dutch_desks(settings, replay.clock.now())
 
     regulator = SimulatedRegulator(settings, replay.world, policy, transport)
     with CheckSession(settings, options=patient, politeness=politeness) as checks:
 
         def one_pass(clock: Clock, fresh: bool) -> PassOutcome:
+            if fresh:  # attributed first, so the desks' languages are known before any notice
+                attribute_new(settings, Clock.at(clock.now()))
+                _dutch_desks(settings, clock.now())
             report = run_pass(
                 settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
             )
