@@ -313,7 +313,11 @@ def plan_messages(session: Session, settings: Settings, policy: Policy, now: dat
         thread = thread_for(session, contact.id, cases, kinds=NOTICE_KINDS)
         kinds = {target.kind for _, target in members}
         kind = kinds.pop() if len(kinds) == 1 else "digest"
-        reference = stable_ticket("HW", now, contact.id, level, kind, *(c.id for c in cases))
+        # the cases' counts of messages sent make a second message to the same contact at the
+        # same instant (a case made due again by a check) a different reference
+        reference = stable_ticket(
+            "HW", now, contact.id, level, kind, *(f"{c.id}:{c.messages_sent}" for c in cases)
+        )
         items = [
             make_item(
                 session,
