@@ -38,6 +38,10 @@ class Facts:
     online: dict[int, tuple[datetime, int | None]] = field(default_factory=dict)
     orders: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     providers: dict[int, str] = field(default_factory=dict)
+    # Held here because the session's identity map holds objects weakly: without these, every
+    # ``session.get`` of a URL or attribution of the pass went back to the database.
+    urls: list[Url] = field(default_factory=list)
+    attributions: list[Attribution] = field(default_factory=list)
 
 
 def load_facts(session: Session, cases: Sequence[Case]) -> Facts:
@@ -47,10 +51,14 @@ def load_facts(session: Session, cases: Sequence[Case]) -> Facts:
         return facts
     case_ids = [c.id for c in cases]
     url_ids = sorted({c.url_id for c in cases})
-    session.scalars(select(Url).where(Url.id.in_(url_ids))).all()
+    facts.urls = list(session.scalars(select(Url).where(Url.id.in_(url_ids))))
     attribution_ids = sorted({c.attribution_id for c in cases if c.attribution_id})
     if attribution_ids:
-        session.scalars(select(Attribution).where(Attribution.id.in_(attribution_ids))).all()
+        facts.attributions = list(
+            session.scalars(select(Attribution).where(Attribution.id.in_(attribution_ids)))
+        )
+    for case in cases:  # tickets first: one UPDATE per case when the pass flushes
+        case_ticket(case)
     facts.reported = {
         url_id: at
         for url_id, at in session.execute(
