@@ -101,6 +101,16 @@ class Settings(BaseModel):
     notifier_name: str = Field("hostwatch hotline", description="Notifier identity (DSA art. 16).")
     notifier_email: str = Field("hotline@hostwatch.invalid", description="From: of notices.")
     country: str = Field("NL", description="The country whose national total the report uses.")
+    referral_routes: Path | None = Field(
+        None,
+        description="Referral routing table (TOML): which authority, partner hotline or CERT a "
+        "case goes to by category and hosting country; unset = the shipped referrals.toml.",
+    )
+    portal_url: str = Field(
+        "https://hostwatch.invalid",
+        description="Public base address of the portal and API, for the provider-feed link "
+        "that notices carry.",
+    )
     order_policy: Path | None = Field(
         None, description="Removal-order deadline policy (TOML); unset = the shipped orders.toml."
     )

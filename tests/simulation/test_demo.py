@@ -55,6 +55,58 @@ def test_messages_went_to_the_outbox_without_content(demo_out: Path) -> None:
     assert "simulated page" not in body
 
 
+def _attachments(mail: email.message.EmailMessage, prefix: str) -> list[dict]:
+    return [
+        json.loads(part.get_content())
+        for part in mail.iter_attachments()
+        if (part.get_filename() or "").startswith(prefix)
+    ]
+
+
+def test_the_notice_chain_as_desks_and_the_authority_read_it(demo_out: Path) -> None:
+    """Issue 16's targets on the demo year: the authority hears at most twice about a URL, every
+    follow-up is threaded, every notice says why it is the recipient's network, in Dutch for
+    the desks that asked for it."""
+    from hostwatch.simulation.demo import AUTHORITY, DUTCH_DESKS
+
+    mails = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted((demo_out / "outbox").glob("*.eml"))
+    ]
+    by_id = {str(m["Message-ID"]): m for m in mails}
+    notices = [m for m in mails if _attachments(m, "xarf-") and not _attachments(m, "evidence-")]
+    referrals = [m for m in mails if _attachments(m, "evidence-")]
+    assert notices and referrals
+
+    about: dict[str, int] = {}
+    for mail in mails:
+        if mail["To"] == AUTHORITY[1]:
+            for report in _attachments(mail, "xarf-"):
+                about[report["url"]] = about.get(report["url"], 0) + 1
+    assert about and max(about.values()) <= 2, max(about.values())
+
+    follow_ups = 0
+    for mail in notices:
+        assert len({r["type"] for r in _attachments(mail, "xarf-")}) == 1  # one classification
+        body = mail.get_body(preferencelist=("plain",)).get_content()
+        why = body.count("Why your network: ") + body.count("Waarom uw netwerk: ")
+        assert why == len(_attachments(mail, "xarf-")), body
+        dutch = mail["To"] in DUTCH_DESKS
+        assert body.startswith("Geacht abuse-team" if dutch else "Dear abuse team"), body[:80]
+        if str(mail["Subject"]).startswith("Re: "):
+            follow_ups += 1
+            parent = by_id[str(mail["In-Reply-To"])]
+            assert parent["To"] == mail["To"]
+            assert str(mail["References"]).split()[-1] == parent["Message-ID"]
+            ticket = str(mail["Subject"]).split("]")[0].removeprefix("Re: ")
+            assert str(parent["Subject"]).removeprefix("Re: ").startswith(ticket + "]")
+        else:
+            assert mail["In-Reply-To"] is None
+    assert follow_ups > len(notices) / 2  # most of the year's mail is re-notices, all threaded
+    assert {m["To"] for m in notices} & DUTCH_DESKS
+    assert {m["To"] for m in notices} - DUTCH_DESKS
+
+
 def test_cases_were_removed_with_takedown_times(demo_out: Path) -> None:
     removed = _rows(
         demo_out,

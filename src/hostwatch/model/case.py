@@ -48,6 +48,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     url_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("urls.id"))
     party_key: Mapped[str] = mapped_column(String(64))
+    ticket: Mapped[str | None] = mapped_column(String(32))
+    """The case's reference for life, quoted in every message about it (set when first planned)."""
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     attribution_id: Mapped[int | None] = mapped_column(ForeignKey("attributions.id"))
@@ -78,4 +80,5 @@ class Case(Base):
         Index(None, "state", "next_check_at"),
         Index(None, "state", "next_message_at"),
         Index(None, "provider_id"),
+        Index(None, "ticket", unique=True),
     )

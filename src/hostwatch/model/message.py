@@ -24,13 +24,22 @@ class Message(Base):
     ticket: Mapped[str] = mapped_column(String(64), unique=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     to_address: Mapped[str] = mapped_column(String(320))
-    kind: Mapped[str] = mapped_column(String(16))  # notice | renotice | escalation | digest
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # notice | renotice | escalation | reappeared | referral | digest
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     xarf: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     message_id_header: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The thread this message continues for its recipient: the ticket its subject keeps and the
+    # RFC 5322 In-Reply-To / References it carries (None on the first message of a thread).
+    thread: Mapped[str | None] = mapped_column(String(64))
+    in_reply_to: Mapped[str | None] = mapped_column(String(200))
+    references_header: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "contact_id"),)
 
 
 class MessageCase(Base):

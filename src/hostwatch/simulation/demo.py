@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from hostwatch.clock import Clock
@@ -43,6 +43,17 @@ PREFERRED_PORT = 18080
 """Where the simulated web servers listen unless told otherwise; the port is part of every
 simulated URL, so two runs give identical files only on the same port."""
 AUTHORITY = ("Simulated regulator (ATKM role)", "meldingen@regulator.example")
+REFERRAL_TARGETS = (
+    # (name, address, role, country, language): whom the routing table (referrals.toml) refers
+    # to: the national authority, partner hotlines abroad (as ICCAM routes), the national CERT
+    ("Simulated partner hotline DE", "reports@hotline-de.example", "hotline", "DE", "de"),
+    ("Simulated partner hotline US", "tips@hotline-us.example", "hotline", "US", "en"),
+    ("Simulated national CERT", "incident@cert-nl.example", "cert", "NL", "nl"),
+)
+DUTCH_DESKS = frozenset(
+    {"abuse@polder-dc.example", "abuse@grachtenhost.example", "abuse@dijknet.example"}
+)
+"""Abuse desks that asked for notices in Dutch; the others get English."""
 CHECK_TIMEOUT = 120.0
 """Seconds a check may wait for the simulated servers: they always answer, so only a starved
 machine can make them late, and a late answer must still be the same answer."""
@@ -148,12 +159,28 @@ def _catalogue(settings: Settings, world: World) -> None:
                 name=name,
                 email=email,
                 role="authority",
-                notes="simulated authority for escalations",
+                country="NL",
+                language="nl",
+                notes="simulated authority for referrals",
                 provenance="hostwatch demo (simulated)",
             ),
             now=valid_at,
             actor="demo",
         )
+        for name, email, role, country, language in REFERRAL_TARGETS:
+            add_contact(
+                session,
+                ContactSpec(
+                    name=name,
+                    email=email,
+                    role=role,
+                    country=country,
+                    language=language,
+                    provenance="hostwatch demo (simulated)",
+                ),
+                now=valid_at,
+                actor="demo",
+            )
 
 
 def run_demo(
@@ -204,7 +231,7 @@ def _replay(
     from hostwatch.takedown.checker import CheckOptions, CheckSession, Politeness, Timeouts
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
     from hostwatch.takedown.send import Transport
-    from hostwatch.takedown.workflow import run_pass
+    from hostwatch.takedown.workflow import attribute_new, run_pass
 
     # The shipped policy, but removed URLs are watched daily for a week (not every check
     # interval for a month), and URLs still up after a week are checked daily: the simulated
@@ -230,6 +257,9 @@ def _replay(
     with CheckSession(settings, options=patient, politeness=politeness) as checks:
 
         def one_pass(clock: Clock, fresh: bool) -> PassOutcome:
+            if fresh:  # attributed first, so the desks' languages are known before any notice
+                attribute_new(settings, Clock.at(clock.now()))
+                _dutch_desks(settings, clock.now())
             report = run_pass(
                 settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
             )
@@ -244,6 +274,22 @@ def _replay(
             else None,
         )
     return summary, regulator
+
+
+def _dutch_desks(settings: Settings, now: datetime) -> None:
+    """The abuse desks found by attribution, with the language an analyst recorded for them:
+    some simulated desks read Dutch, so their notices are in Dutch from the first one."""
+    from sqlalchemy import select
+
+    from hostwatch.model.party import Contact
+    from hostwatch.takedown.contacts import import_automatic
+
+    with session_scope(settings.database_url) as session:
+        import_automatic(session, now=now)
+        for contact in session.scalars(
+            select(Contact).where(Contact.email.in_(sorted(DUTCH_DESKS)), Contact.language != "nl")
+        ):
+            contact.language = "nl"
 
 
 def _dossier(settings: Settings, out: Path, clock: Clock, pdf: bool) -> list[Path]:

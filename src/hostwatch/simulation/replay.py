@@ -165,7 +165,10 @@ class Replay:
             )
             hours = removal_delay(party, sent_at, self.world, rng)
         elif holder is not None and recipient == holder.abuse:
-            hours = holder.behaviour.acts_on_escalation_hours
+            hours = (
+                holder.behaviour.acts_for_reseller_hours
+                or holder.behaviour.acts_on_escalation_hours
+            )
         else:  # registrar, authority or police: the bulletproof host moves only for them
             hours = party.behaviour.acts_on_escalation_hours
         if hours is None:

@@ -29,6 +29,9 @@ class Behaviour:
     # Median hours to remove a URL after a regulator's removal order (None: orders are ignored
     # too); log-normal with ``spread``, so some orders are met and some missed.
     order_median_hours: float | None = None
+    # Hours a network holder takes to act on its reseller's URL once told (None: as
+    # ``acts_on_escalation_hours``); a slow holder leaves them for the regulator to order.
+    acts_for_reseller_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,9 @@ PARTIES: tuple[Party, ...] = (
         "127.3.0.0/16",
         "abuse@bulkservers.example",
         0.16,
-        Behaviour(60, 1.1, acts_on_escalation_hours=12, order_median_hours=9),
+        Behaviour(
+            60, 1.1, acts_on_escalation_hours=12, order_median_hours=9, acts_for_reseller_hours=480
+        ),
         "bulkservers.example",
     ),
     Party(

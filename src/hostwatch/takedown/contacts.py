@@ -36,7 +36,16 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
 from hostwatch.model.party import Contact, Provider
 
-CONTACT_ROLES = ("provider", "reseller", "upstream", "registrar", "authority", "order")
+CONTACT_ROLES = (
+    "provider",
+    "reseller",
+    "upstream",
+    "registrar",
+    "authority",
+    "hotline",  # a partner hotline abroad, referred to by the routing table (referrals.toml)
+    "cert",  # a national CERT, likewise
+    "order",
+)
 FORMATS = ("email", "xarf")
 CHANNELS = ("email", "webhook", "feed")
 IMPORT_FIELDS = (
@@ -168,7 +177,12 @@ def channel_for(contact: Contact | None, kind: str) -> str:
 
 def _provider(session: Session, spec: ContactSpec, now: datetime) -> Provider:
     provider = session.scalar(select(Provider).where(Provider.name == spec.name))
-    kind = {"registrar": "registrar", "authority": "authority"}.get(spec.role, "hosting")
+    kind = {
+        "registrar": "registrar",
+        "authority": "authority",
+        "hotline": "authority",
+        "cert": "authority",
+    }.get(spec.role, "hosting")
     if provider is None:
         provider = Provider(name=spec.name, kind=kind, created_at=now)
         session.add(provider)

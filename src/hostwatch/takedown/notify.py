@@ -33,17 +33,34 @@ from hostwatch.model.attribution import Attribution
 from hostwatch.model.audit import record
 from hostwatch.model.case import Case
 from hostwatch.model.message import Delivery, Message, MessageCase
-from hostwatch.model.notice import Notice
 from hostwatch.model.party import Contact
 from hostwatch.model.url import Url
 from hostwatch.settings import Settings
 from hostwatch.takedown.cases import hoster_contact
-from hostwatch.takedown.compose import Item, build_email, compose, message_id, new_ticket
-from hostwatch.takedown.contacts import ContactBook, channel_for, destination, reachable
+from hostwatch.takedown.compose import (
+    Composed,
+    Letter,
+    build_email,
+    category,
+    compose,
+    message_id,
+    stable_ticket,
+)
+from hostwatch.takedown.contacts import (
+    ContactBook,
+    automatic_contact,
+    channel_for,
+    destination,
+    reachable,
+)
 from hostwatch.takedown.inhibitions import inhibited
+from hostwatch.takedown.notice_facts import addressee, holder_link, load_facts, make_item
 from hostwatch.takedown.policy import Policy, Rules, Step
+from hostwatch.takedown.referral import compose_referral, evidence
+from hostwatch.takedown.referrals import Routes
 from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
+from hostwatch.takedown.threads import Thread, case_ticket, thread_for
 from hostwatch.takedown.webhook import payload as webhook_payload
 
 log = logging.getLogger(__name__)
@@ -56,6 +73,8 @@ _STEP_ROLES = {
     "authority": ("authority",),
 }
 FINAL = ("sent", "failed")
+NOTICE_KINDS = ("notice", "renotice", "escalation", "reappeared", "digest")
+"""The kinds of message a notice thread continues (a referral is a thread of its own)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +92,17 @@ def _usable(contact: Contact | None) -> Contact | None:
 
 
 def _step_contact(
-    session: Session, case: Case, step: Step, host: str, ip: str | None, book: ContactBook
+    session: Session,
+    case: Case,
+    step: Step,
+    host: str,
+    ip: str | None,
+    book: ContactBook,
+    now: datetime,
 ) -> Contact | None:
     hoster = session.get(Contact, case.contact_id) if case.contact_id else None
     if step.role == "hoster":
-        return _usable(hoster)
+        return None if hoster is not None and hoster.police_route else _usable(hoster)
     found = book.find(
         roles=_STEP_ROLES[step.role],
         ip=ip,
@@ -85,15 +110,58 @@ def _step_contact(
         host=host,
         country=case.country,
     )
+    if step.role == "network-holder":
+        found = _network_holder(session, case, book, found, hoster, now)
     if found is not None and hoster is not None and found.id == hoster.id:
         return None
     return _usable(found)
 
 
+def _network_holder(
+    session: Session,
+    case: Case,
+    book: ContactBook,
+    found: Contact | None,
+    hoster: Contact | None,
+    now: datetime,
+) -> Contact | None:
+    """The network holder's desk: a manual contact the book found, else the automatic contact
+    of the holder's WHOIS object's abuse mailbox (created on first need, as attribution creates
+    the hoster's). Another automatic address of the same provider (a
+    reseller's desk filed under it) is the hoster's customer, not the holder of its network."""
+    if found is not None and found.source == "manual":
+        return found
+    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
+    chain = (
+        [link for link in (attribution.whois_chain or []) if isinstance(link, dict)]
+        if attribution
+        else []
+    )
+    if not chain:
+        return found
+    top = str(holder_link(chain).get("abuse_mailbox") or "").lower()
+    if not top or (hoster is not None and (hoster.email or "").lower() == top):
+        return None
+    known = next(
+        (c for c, _ in book.entries if c.role == "provider" and (c.email or "").lower() == top),
+        None,
+    )
+    return known or automatic_contact(session, case.provider_id, top, now=now)
+
+
+def _intervals(case: Case, hoster: Contact | None, rules: Rules) -> int:
+    """How far up the ladder the case stands: the messages already sent for it, or the top
+    at once for a hoster on the police route."""
+    if hoster is not None and hoster.police_route:
+        return max(step.after_intervals for step in rules.ladder)
+    return case.messages_sent
+
+
 def choose_target(
     session: Session, case: Case, rules: Rules, now: datetime, book: ContactBook
 ) -> Target | None:
-    """Whom this due case goes to now: the highest ladder step reached that has a contact.
+    """Whom this due case's notice goes to now: the highest ladder step reached that has a
+    contact, leaving out the authority step (a referral, see ``choose_referral``).
 
     The ladder counts renotice intervals as the messages already sent for the case: each went out
     at least one interval after the one before, and a URL that was removed and came back starts
@@ -108,11 +176,10 @@ def choose_target(
         # a contact entered after the case was opened: use it from now on
         hoster = hoster_contact(session, attribution, url.host, now, book)
         case.contact_id = hoster.id if hoster else None
-    intervals = case.messages_sent
-    if hoster is not None and hoster.police_route:
-        intervals = max(step.after_intervals for step in rules.ladder)
-    for level, step in rules.steps_reached(intervals):
-        contact = _step_contact(session, case, step, host, ip, book)
+    for level, step in rules.steps_reached(_intervals(case, hoster, rules)):
+        if step.role == "authority":
+            continue
+        contact = _step_contact(session, case, step, host, ip, book, now)
         if contact is None:
             continue
         if case.first_message_at is None and level == 0:
@@ -123,8 +190,23 @@ def choose_target(
             kind = "escalation"
         else:
             kind = "renotice"
-        return Target(contact, level, step.role, kind)
+        role = "reseller" if step.role == "hoster" and contact.role == "reseller" else step.role
+        return Target(contact, level, role, kind)
     return None
+
+
+def choose_referral(
+    session: Session, case: Case, rules: Rules, routes: Routes, book: ContactBook
+) -> Target | None:
+    """The referral this due case needs now: once, when its ladder reaches the authority step,
+    to whom the routing table names for its category and hosting country (or no one)."""
+    hoster = session.get(Contact, case.contact_id) if case.contact_id else None
+    reached = rules.steps_reached(_intervals(case, hoster, rules))
+    level = next((lvl for lvl, step in reached if step.role == "authority"), None)
+    if level is None:
+        return None
+    contact = routes.target(case.classification, case.country, [c for c, _ in book.entries])
+    return Target(contact, level, contact.role, "referral") if contact is not None else None
 
 
 def _due_cases(session: Session, now: datetime) -> list[Case]:
@@ -149,78 +231,158 @@ def _last_message_at(session: Session, contact_id: int) -> datetime | None:
     )
 
 
-def _item(session: Session, case: Case, kind: str) -> Item:
-    url = session.get(Url, case.url_id)
-    attribution = session.get(Attribution, case.attribution_id) if case.attribution_id else None
-    reported = session.scalar(
-        select(func.min(Notice.received_at)).where(Notice.url_id == case.url_id)
+def _referred(session: Session, cases: list[Case]) -> set[int]:
+    """The cases among ``cases`` that were already referred: a case is referred once."""
+    return set(
+        session.scalars(
+            select(MessageCase.case_id)
+            .join(Message, Message.id == MessageCase.message_id)
+            .where(Message.kind == "referral", MessageCase.case_id.in_([c.id for c in cases]))
+        )
     )
-    return Item(
-        case_id=case.id,
-        url=url.url if url else "",
-        ip=attribution.ip if attribution else None,
-        classification=case.classification,
-        kind="notice" if kind in ("notice", "escalation") else kind,
-        first_message_at=case.first_message_at,
-        reported_at=reported,
+
+
+def _store(
+    session: Session,
+    settings: Settings,
+    *,
+    contact: Contact,
+    kind: str,
+    level: int,
+    composed: Composed,
+    reference: str,
+    thread: Thread,
+    cases: list[Case],
+    now: datetime,
+) -> int:
+    message = Message(
+        ticket=reference,
+        contact_id=contact.id,
+        to_address=destination(contact),
+        kind=kind,
+        escalation_level=level,
+        subject=composed.subject,
+        body=composed.body,
+        xarf=composed.xarf,
+        message_id_header=message_id(reference, settings),
+        created_at=now,
+        thread=thread.ticket,
+        in_reply_to=thread.in_reply_to,
+        references_header=thread.references,
     )
+    session.add(message)
+    session.flush()
+    for case in cases:
+        session.add(MessageCase(message_id=message.id, case_id=case.id))
+        case.next_message_at = None
+    return message.id
 
 
 def plan_messages(session: Session, settings: Settings, policy: Policy, now: datetime) -> list[int]:
-    """Write one message intent per contact (and ladder level) for every due case; return ids."""
-    groups: dict[tuple[int, int], list[tuple[Case, Target]]] = defaultdict(list)
+    """Write the message intents for every due case; return their ids.
+
+    Notices are grouped per contact, ladder level and classification (CSAM never shares a
+    message with phishing), each continuing the contact's thread about those cases; a case
+    whose ladder reached the authority step is also referred, once, on its own.
+    """
+    groups: dict[tuple[int, int, str], list[tuple[Case, Target]]] = defaultdict(list)
+    referrals: list[tuple[Case, Target]] = []
     due = _due_cases(session, now)
     due = [case for case in due if not inhibited(session, case, now)]
     if not due:  # most passes: the contact book is not worth loading
         return []
     book = ContactBook.load(session)
+    facts = load_facts(session, due)
+    referred = _referred(session, due)
     for case in due:
         rules = policy.rules_for(case.classification, case.country)
         target = choose_target(session, case, rules, now, book)
-        if target is None:
+        referral = None
+        if case.id not in referred:
+            referral = choose_referral(session, case, rules, policy.referrals, book)
+        if target is None and referral is None:
             case.next_message_at = now + rules.renotice
             continue
         opening = rules.shift(now)
-        interval = target.contact.group_interval_hours
-        if interval > 0 and (last := _last_message_at(session, target.contact.id)):
+        interval = target.contact.group_interval_hours if target else 0
+        if target and interval > 0 and (last := _last_message_at(session, target.contact.id)):
             opening = max(opening, last + timedelta(hours=interval))
         if opening > now:
             case.next_message_at = opening
             continue
-        groups[(target.contact.id, target.level)].append((case, target))
+        if target is not None:
+            key = (target.contact.id, target.level, category(case.classification))
+            groups[key].append((case, target))
+        if referral is not None:
+            referrals.append((case, referral))
     created = []
-    for (_contact_id, level), members in groups.items():
-        contact = members[0][1].contact
-        ticket = new_ticket(now)
-        items = [_item(session, case, target.kind) for case, target in members]
+    for (_contact_id, level, _category), members in groups.items():
+        contact, role = members[0][1].contact, members[0][1].role
+        cases = [case for case, _ in members]
+        name, reseller = addressee(session, cases[0], contact)
+        if role == "hoster" and reseller:
+            role = "reseller"
+        thread = thread_for(session, contact.id, cases, kinds=NOTICE_KINDS)
         kinds = {target.kind for _, target in members}
-        composed = compose(
-            settings,
-            contact_name=contact.name,
-            role=members[0][1].role,
-            level=level,
-            items=items,
-            ticket=ticket,
-            now=now,
+        kind = kinds.pop() if len(kinds) == 1 else "digest"
+        # the cases' counts of messages sent make a second message to the same contact at the
+        # same instant (a case made due again by a check) a different reference
+        reference = stable_ticket(
+            "HW", now, contact.id, level, kind, *(f"{c.id}:{c.messages_sent}" for c in cases)
         )
-        message = Message(
-            ticket=ticket,
-            contact_id=contact.id,
-            to_address=destination(contact),
-            kind=kinds.pop() if len(kinds) == 1 else "digest",
-            escalation_level=level,
-            subject=composed.subject,
-            body=composed.body,
-            xarf=composed.xarf,
-            message_id_header=message_id(ticket, settings),
-            created_at=now,
+        items = [
+            make_item(
+                session,
+                case,
+                target.kind,
+                contact,
+                role,
+                facts,
+                policy.rules_for(case.classification, case.country),
+                now,
+            )
+            for case, target in members
+        ]
+        letter = Letter(name, role, contact.language, thread.ticket, reference, thread.follow_up)
+        composed = compose(settings, letter, items, now)
+        created.append(
+            _store(
+                session,
+                settings,
+                contact=contact,
+                kind=kind,
+                level=level,
+                composed=composed,
+                reference=reference,
+                thread=thread,
+                cases=cases,
+                now=now,
+            )
         )
-        session.add(message)
-        session.flush()
-        for case, _target in members:
-            session.add(MessageCase(message_id=message.id, case_id=case.id))
-            case.next_message_at = None
-        created.append(message.id)
+    for case, target in referrals:
+        contact = target.contact
+        rules = policy.rules_for(case.classification, case.country)
+        item = make_item(session, case, "referral", contact, "authority", facts, rules, now)
+        reference = stable_ticket("HW", now, contact.id, "referral", case.id)
+        thread = Thread(case_ticket(case))
+        letter = Letter(
+            contact.name, "authority", contact.language, thread.ticket, reference, False
+        )
+        composed = compose_referral(settings, letter, item, evidence(session, case, now), now)
+        created.append(
+            _store(
+                session,
+                settings,
+                contact=contact,
+                kind="referral",
+                level=target.level,
+                composed=composed,
+                reference=reference,
+                thread=thread,
+                cases=[case],
+                now=now,
+            )
+        )
     session.flush()
     return created
 

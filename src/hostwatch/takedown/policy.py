@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hostwatch.settings import Settings
+from hostwatch.takedown.referrals import Routes, load_routes
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
 ROLES = ("hoster", "reseller", "network-holder", "upstream", "registrar", "authority")
@@ -80,6 +81,12 @@ class Rules:
     window: Window | None = None
     long_lived_days: float | None = None
     long_lived_check_hours: float | None = None
+    deadline_hours: float = 24.0
+
+    @property
+    def deadline(self) -> timedelta:
+        """The time a hoster has from the first notice (the code of conduct's 24 hours)."""
+        return timedelta(hours=self.deadline_hours)
 
     @property
     def renotice(self) -> timedelta:
@@ -116,6 +123,8 @@ class Policy:
     renotice_hours: float = 24.0
     check_hours: float = 6.0
     source: str = str(DEFAULT_POLICY)
+    referrals: Routes = field(default_factory=lambda: load_routes("NL"))
+    """Who the authority step of the ladder is (``referrals.toml``)."""
 
     def rules_for(self, classification: str | None, country: str | None) -> Rules:
         merged = dict(self.default)
@@ -167,6 +176,7 @@ def _rules(data: dict[str, Any], renotice_hours: float, check_hours: float, sour
         window=_window(window, f"{source}: window") if window else None,
         long_lived_days=_positive(data, "long_lived_days", source),
         long_lived_check_hours=_positive(data, "long_lived_check_hours", source),
+        deadline_hours=_positive(data, "deadline_hours", source) or 24.0,
     )
 
 
@@ -183,7 +193,8 @@ def _positive(data: dict[str, Any], key: str, source: str) -> float | None:
 
 
 def load_policy(settings: Settings, path: Path | None = None) -> Policy:
-    """Read a policy file (the shipped default when ``path`` is None) and check every table."""
+    """Read a policy file (the shipped default when ``path`` is None) and check every table,
+    with the referral routing table of the settings (``HOSTWATCH_REFERRAL_ROUTES``)."""
     path = path or DEFAULT_POLICY
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -196,6 +207,7 @@ def load_policy(settings: Settings, path: Path | None = None) -> Policy:
         renotice_hours=settings.renotice_hours,
         check_hours=settings.check_interval_hours,
         source=str(path),
+        referrals=load_routes(settings.country, settings.referral_routes),
     )
     policy.rules_for(None, None)
     for name in policy.classification:

@@ -231,6 +231,7 @@ def test_mail_headers_survive_a_reparse(wf_settings: Settings) -> None:
         [
             "From",
             "To",
+            "Reply-To",
             "Subject",
             "Date",
             "Message-ID",
@@ -240,3 +241,12 @@ def test_mail_headers_survive_a_reparse(wf_settings: Settings) -> None:
             "Content-Transfer-Encoding",
         ]
     )
+    assert parsed["Reply-To"] == "hotline@hotline.test"
+    # a follow-up carries its thread, from our stored Message-IDs
+    message.in_reply_to = "<hw-20240229-0000000001@hotline.test>"
+    message.references_header = "<hw-20240228-0000000000@hotline.test> " + message.in_reply_to
+    parsed = email.message_from_bytes(
+        build_email(message, wf_settings).as_bytes(), policy=default_policy
+    )
+    assert parsed["In-Reply-To"] == message.in_reply_to
+    assert str(parsed["References"]).split() == message.references_header.split()

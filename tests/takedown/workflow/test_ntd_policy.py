@@ -142,7 +142,7 @@ def test_police_route_and_do_not_notify(local: Settings, web: tuple[Site, str]) 
             ip="127.0.1.1",
         )
     _passes(local, [T0])
-    assert [(to, kind) for _, to, kind in _messages(local)] == [("p@pol.test", "escalation")]
+    assert [(to, kind) for _, to, kind in _messages(local)] == [("p@pol.test", "referral")]
     with session_scope(local.database_url) as session:
         cases = {c.contact_id: c for c in session.scalars(select(Case))}
         assert cases[bad.id].state == "escalated"

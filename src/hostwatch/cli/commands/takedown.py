@@ -27,17 +27,23 @@ def contacts_add(
         str | None, typer.Option(help="CIDR this contact covers; attributed to the provider.")
     ] = None,
     role: Annotated[
-        str, typer.Option(help="provider | reseller | upstream | registrar | authority")
+        str,
+        typer.Option(
+            help="provider | reseller | upstream | registrar | authority | hotline (a partner "
+            "hotline abroad) | cert; referral targets are chosen by referrals.toml"
+        ),
     ] = "provider",
     for_provider: Annotated[
         str | None, typer.Option(help="File under this existing provider (e.g. its upstream).")
     ] = None,
     domain: Annotated[str | None, typer.Option(help="Registrar: the domain it covers.")] = None,
-    country: Annotated[str | None, typer.Option(help="Authority: its country (ISO 2).")] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Authority, hotline, CERT: its country (ISO 2).")
+    ] = None,
     notes: Annotated[str | None, typer.Option(help="Free text for analysts.")] = None,
     do_not_notify: Annotated[bool, typer.Option(help="Never send to this contact.")] = False,
     police_route: Annotated[
-        bool, typer.Option(help="Bad hoster: go straight to the authority.")
+        bool, typer.Option(help="Bad hoster: refer at once and notify up the chain, not it.")
     ] = False,
     preferred_format: Annotated[str, typer.Option("--format", help="email | xarf")] = "email",
     language: Annotated[str, typer.Option(help="Preferred language (ISO 639-1).")] = "en",

@@ -1,7 +1,7 @@
 """Channels per contact (e-mail, webhook, feed) and do-not-notify rules (inhibitions).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import hostwatch.model.base
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
