@@ -66,10 +66,9 @@ def _plan(settings: Settings, at) -> list[str]:  # type: ignore[no-untyped-def]
     with session_scope(settings.database_url) as session:
         ids = plan_messages(session, settings, load_policy(settings), at)
         return sorted(
-            line.strip().split(". ", 1)[1]
+            report["url"]
             for m in session.scalars(select(Message).where(Message.id.in_(ids)))
-            for line in m.body.splitlines()
-            if line.strip()[:1].isdigit() and ". " in line
+            for report in (m.xarf or {}).get("reports", [])
         )
 
 
