@@ -5,11 +5,11 @@ Big hosters host more of everything, so raw counts name the big ones. A negative
 It is fitted robustly, because maximum likelihood over a handful of providers fails in
 practice (a dispersion running to zero or infinity leaves a singular Hessian): the regression
 is a Poisson-family GLM fitted by iteratively reweighted least squares with the dispersion
-``alpha`` held fixed, and ``alpha`` maximises the NB likelihood for those means in a bounded one-dimensional search
-(regularised to [:data:`MIN_ALPHA`, :data:`MAX_ALPHA`]; the lower bound means Poisson, alpha 0),
-the two alternating until ``alpha`` settles. log(size) is centred so the two coefficients do
-not compete. Every provider with a size is in the fit, including those with no reports: leaving
-them out would bias the slope.
+``alpha`` held fixed, and ``alpha`` maximises the NB likelihood for those means in a bounded
+one-dimensional search (regularised to [:data:`MIN_ALPHA`, :data:`MAX_ALPHA`]; the lower bound
+means Poisson, alpha 0), the two alternating until ``alpha`` settles. log(size) is centred so
+the two coefficients do not compete. Every provider with a size is in the fit, including those
+with no reports: leaving them out would bias the slope.
 
 The score is observed / expected with a 95% interval: the rate ratio theta for which the
 observed count is still plausible under NB(theta * expected, alpha), found by bisection on the
