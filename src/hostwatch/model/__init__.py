@@ -24,6 +24,7 @@ from hostwatch.model.order import (
     SanctionRecord,
 )
 from hostwatch.model.party import Contact, Provider, ProviderAsset
+from hostwatch.model.reply import ReportReply
 from hostwatch.model.service import ApiToken, WatchlistEntry
 from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
@@ -55,6 +56,7 @@ __all__ = [
     "ProviderAsset",
     "ProviderTurnover",
     "RateBucket",
+    "ReportReply",
     "SanctionRecord",
     "Snapshot",
     "Url",
