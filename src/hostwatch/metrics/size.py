@@ -112,7 +112,9 @@ def fit_size_model(count: np.ndarray, size: np.ndarray) -> dict[str, float]:
         )
     log_size = np.log(size)
     if np.ptp(log_size) < 1e-9:
-        raise SizeModelError("every provider has the same size, so size cannot explain anything")
+        raise SizeModelError(
+            "every provider has the same size, so size cannot explain the differences between them"
+        )
     if count.sum() == 0:
         raise SizeModelError("no reported material was attributed to a provider of known size")
     centre = float(log_size.mean())

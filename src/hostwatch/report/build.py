@@ -51,6 +51,13 @@ def N_(message: str) -> str:
     return message
 
 
+UNIT_NAMES = {
+    "ipv4": N_("IPv4 addresses"),
+    "ipv6_48": N_("IPv6 /48 networks"),
+    "domains": N_("hosted domains"),
+}
+
+
 @dataclass(frozen=True)
 class Section:
     anchor: str
@@ -270,6 +277,7 @@ def _size_section(report: Report) -> dict[str, Any] | None:
             "error": str(exc),
             "rates": shown.head(options.top).to_dicts(),
             "rate_unit": RATE_UNIT.get(options.size_denominator, 1.0),
+            "unit_name": UNIT_NAMES.get(options.size_denominator, options.size_denominator),
         }
     rows = table.to_dicts()
     high = [r for r in rows if r["flag"] == "more than expected"]

@@ -69,7 +69,8 @@ class Formatter:
             return f"{self.num(value, 1)}{NBSP}h"
         days = value / 24.0
         shown = self.num(days, 1 if days < 10 else 0)
-        return f"{shown}{NBSP}{self._('days')}"
+        unit = self._("days")
+        return f"{shown}{NBSP}{unit}"
 
     def quantile(self, row: dict[str, Any], name: str) -> str:
         """A median or percentile as a time, or its bounds where the records do not fix it."""
