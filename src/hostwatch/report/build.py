@@ -39,7 +39,7 @@ from hostwatch.metrics.size import MIN_PROVIDERS, RATE_UNIT, SizeModelError, raw
 from hostwatch.report import charts
 from hostwatch.report.edition import PUBLIC, Edition
 from hostwatch.report.exports import write_full_csv, write_researcher_csv
-from hostwatch.report.formatting import Formatter
+from hostwatch.report.formatting import Formatter, glue_units
 
 TEMPLATES = Path(__file__).parent / "templates"
 GRID = np.linspace(0.0, 168.0, 337)
@@ -555,7 +555,7 @@ def render_html(context: Mapping[str, Any]) -> str:
     env.globals["quantile"] = fmt.quantile
     env.globals["share_upto"] = fmt.share_upto
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return env.get_template("report.html.j2").render(**context, css=css)
+    return glue_units(env.get_template("report.html.j2").render(**context, css=css))
 
 
 def write_pdf(html: str, path: Path) -> Path:

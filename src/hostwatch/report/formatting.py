@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,15 @@ from hostwatch.metrics.bounds import IDENTIFIED, NOT_IDENTIFIED
 NBSP = "\u00a0"
 DASH = "–"
 DAYS_FROM_HOURS = 72.0
+
+
+_LOOSE_UNIT = re.compile(r"(?<=\d) (?=(?:h|d|%|days|dagen|UTC)\b)")
+
+
+def glue_units(text: str) -> str:
+    """Every number followed by a unit in fixed wording ("the 24 h norm") gets a no-break space,
+    like the numbers the formatter writes, so no line or page ends between them."""
+    return _LOOSE_UNIT.sub(NBSP, text)
 
 
 @dataclass(frozen=True)
