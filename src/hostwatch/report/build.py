@@ -180,7 +180,7 @@ class Report:
 
 
 def _curve_entry(title: str, bounds: Bounds) -> dict[str, Any]:
-    return {"label": title, "title": title, "n": bounds.n, **takedown.bounds_grid(bounds, GRID)}
+    return {"title": title, "n": bounds.n, **takedown.bounds_grid(bounds, GRID)}
 
 
 def _reference(row: Mapping[str, Any], report: Report) -> str:
@@ -247,7 +247,11 @@ def _takedown_section(report: Report) -> dict[str, Any]:
     }
 
 
-def _size_section(report: Report) -> dict[str, Any] | None:
+def _size_section(report: Report) -> dict[str, Any]:
+    return {"size": _size_figures(report)}
+
+
+def _size_figures(report: Report) -> dict[str, Any] | None:
     options = report.options
     if not options.sizes:
         return None
@@ -506,14 +510,13 @@ def report_context(
     for name, part in (
         ("takedown", _takedown_section),
         ("exposure", _exposure_section),
-        ("trends_displacement", _trends_section),
+        ("trends", _trends_section),
         ("displacement", _displacement_section),
         ("size", _size_section),
         ("replies", _replies_section),
     ):
         tick = time.perf_counter()
-        result = part(report)
-        context.update(result if name != "size" else {"size": result})
+        context.update(part(report))
         timings[name] = time.perf_counter() - tick
     tick = time.perf_counter()
     context["charts"] = _charts(report, context)

@@ -91,7 +91,7 @@ def survival_chart(
     fig, ax = _figure(8.0, 3.8)
     for i, curve in enumerate(curves):
         hours = np.asarray(curve["hours"])
-        colour = ALL_CASES if i == 0 else colours.get(curve["label"], OTHER)
+        colour = ALL_CASES if i == 0 else colours.get(curve["title"], OTHER)
         ax.step(
             hours,
             curve["survival"],
