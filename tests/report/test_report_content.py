@@ -186,7 +186,7 @@ def test_report_says_not_identified_where_the_records_say_little(
     assert "up to 100.0%" in summary  # the upper bound stands beside the headline
     seen = float((frame["right_hours"] <= 24.0).mean())  # type: ignore[arg-type]
     headline = re.search(r'<div class="value">([0-9.]+)%</div><div class="label">seen offline '
-                         r"within 24 h", summary)  # fmt: skip
+                         r"within 24\u00a0h", summary)  # fmt: skip
     assert headline is not None and abs(float(headline.group(1)) / 100 - seen) < 0.02
     quality = html[html.index('id="data-quality"') : html.index('id="methods"')]
     assert "from feed histories" in quality and "never confirmed online" in quality
