@@ -114,6 +114,16 @@ class Settings(BaseModel):
     order_policy: Path | None = Field(
         None, description="Removal-order deadline policy (TOML); unset = the shipped orders.toml."
     )
+    report_min_cases: int = Field(
+        10,
+        ge=1,
+        description="Cases a provider needs in the period before the public report names it; "
+        "the others are one group.",
+    )
+    report_publisher: str = Field(
+        "hostwatch monitor",
+        description="Publisher printed on the report's title page (the hotline or ministry).",
+    )
     pseudonym_key: str = Field(
         "hostwatch-default-pseudonym-key",
         description="Secret for the keyed hashes of the researcher export; set your own.",

@@ -44,7 +44,11 @@ def hostile_report(hostile_world, tmp_path_factory):  # type: ignore[no-untyped-
     frame, sizes = hostile_world
     out = tmp_path_factory.mktemp("hostile")
     options = ReportOptions(
-        sizes=sizes, simulated=True, show_urls=True, period_label="2024", pseudonym_key="k1"
+        sizes=sizes,
+        simulated=True,
+        edition="restricted",
+        period_label="2024",
+        pseudonym_key="k1",
     )
     files = write_report(frame, out, options, pdf=False)
     return files, files.html.read_text(encoding="utf-8")
@@ -178,11 +182,11 @@ def test_report_says_not_identified_where_the_records_say_little(
     files = write_report(frame, tmp_path, options, pdf=False)
     html = files.html.read_text(encoding="utf-8")
     summary = html[html.index('id="summary"') : html.index('id="providers"')]
-    assert "not identified (0.0 h – " in summary
+    assert "not identified (0.0\u00a0h – " in summary  # number and unit never split
     assert "up to 100.0%" in summary  # the upper bound stands beside the headline
     seen = float((frame["right_hours"] <= 24.0).mean())  # type: ignore[arg-type]
     headline = re.search(r'<div class="value">([0-9.]+)%</div><div class="label">seen offline '
-                         r"within 24 h", summary)  # fmt: skip
+                         r"within 24\u00a0h", summary)  # fmt: skip
     assert headline is not None and abs(float(headline.group(1)) / 100 - seen) < 0.02
     quality = html[html.index('id="data-quality"') : html.index('id="methods"')]
     assert "from feed histories" in quality and "never confirmed online" in quality

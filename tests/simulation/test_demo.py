@@ -24,7 +24,7 @@ def _rows(out: Path, sql: str) -> list[tuple]:
 def test_report_is_written_and_labelled_simulated(demo_out: Path) -> None:
     html = (demo_out / "report.html").read_text()
     assert "SIMULATED" in html.upper()
-    assert "Polder Datacenter" in html or "Noordzee Cloud" in html
+    assert "Polder Datacenter" in html or "Noordzee Cloud" in html or "BulkServers NL" in html
     assert "<script" not in html.lower() or "http" not in html.lower().split("<script")[1][:200]
 
 
@@ -172,3 +172,45 @@ def test_the_full_demo_year_has_orders_of_every_outcome(tmp_path: Path, demo_por
     assert {"met", "missed", "undetermined"} <= set(outcomes), outcomes
     statuses = {o["status"] for o in orders}
     assert {"met", "missed", "undetermined"} <= statuses, statuses
+
+
+def _report_texts(folder: Path) -> dict[str, str]:
+    """Every output a reader gets: HTML, CSVs (and the PDF's text when one was written)."""
+    import subprocess
+
+    texts = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.csv")}
+    texts["report.html"] = (folder / "report.html").read_text(encoding="utf-8")
+    if (folder / "report.pdf").exists():
+        texts["report.pdf"] = subprocess.run(
+            ["pdftotext", str(folder / "report.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+    return texts
+
+
+def test_the_demo_report_is_the_public_edition(demo_out: Path) -> None:
+    """The default report of the simulated year names no URL, host or IP of the database (it
+    used to name 8 hosts and show full URLs); the restricted edition beside it does, marked."""
+    urls = {u for (u,) in _rows(demo_out, "SELECT url FROM urls")}
+    hosts = {h for (h,) in _rows(demo_out, "SELECT host FROM urls")}
+    ips = {i for (i,) in _rows(demo_out, "SELECT DISTINCT ip FROM attributions") if i}
+    assert urls and hosts and ips
+    texts = _report_texts(demo_out)
+    assert "cases.csv" not in texts
+    for name, body in texts.items():
+        named = [v for v in urls | hosts | ips if v in body]
+        assert not named, f"{name} names {sorted(named)[:5]}"
+    assert "RESTRICTED" not in texts["report.html"]
+
+    restricted = _report_texts(demo_out / "restricted")
+    assert "cases.csv" in restricted
+    assert any(u in restricted["report.html"] for u in urls)
+    assert restricted["report.html"].count("RESTRICTED EDITION") >= 2  # top and foot
+
+
+def test_the_demo_report_says_why_the_size_model_is_missing(demo_out: Path) -> None:
+    """Every simulated provider announces the same space: the report says so in words and shows
+    raw rates, instead of "Singular matrix"."""
+    html = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert "Singular matrix" not in html
+    size = html[html.index('id="size"') : html.index('id="trends"')]
+    assert "could not be made" in size or 'id="fig-size"' in size

@@ -19,7 +19,13 @@ from typer.testing import CliRunner
 from hostwatch.cli.app import app
 from hostwatch.simulation.demo import run_demo
 
-FILES = ("cases.csv", "cases_researcher.csv", "takedown_by_provider.csv", "report.html")
+FILES = (
+    "restricted/cases.csv",
+    "cases_researcher.csv",
+    "takedown_by_provider.csv",
+    "report.html",
+    "restricted/report.html",
+)
 
 
 def _figures(out: Path) -> dict[str, object]:
@@ -91,5 +97,6 @@ def test_another_seed_gives_another_year(demo_out: Path, demo_port: int, tmp_pat
     other = run_demo(
         tmp_path / "other", notices=60, step_hours=4, seed=8, pdf=False, port=demo_port
     )
-    assert other.out.joinpath("cases.csv").read_text() != (demo_out / "cases.csv").read_text()
+    cases = "restricted/cases.csv"
+    assert other.out.joinpath(cases).read_text() != (demo_out / cases).read_text()
     assert _figures(other.out) != _figures(demo_out)

@@ -25,6 +25,7 @@ from hostwatch.model.order import (
     SanctionRecord,
 )
 from hostwatch.model.party import Contact, Provider, ProviderAsset
+from hostwatch.model.reply import ReportReply
 from hostwatch.model.service import ApiToken, WatchlistEntry
 from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
@@ -57,6 +58,7 @@ __all__ = [
     "ProviderAsset",
     "ProviderTurnover",
     "RateBucket",
+    "ReportReply",
     "SanctionRecord",
     "Snapshot",
     "Url",

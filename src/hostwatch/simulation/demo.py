@@ -20,7 +20,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -75,6 +75,8 @@ class DemoResult:
     port: int
     seconds: float
     regulator: RegulatorSummary | None = None
+    restricted: list[Path] = field(default_factory=list)
+    """The restricted edition's files (with URLs; marked on every page)."""
 
 
 def _web_port(ips: list[str]) -> int:
@@ -219,9 +221,9 @@ def run_demo(
         summary.requests = net.requests
     regulated = regulator.close_year(clock.now(), out)
     regulated.files += _dossier(settings, out, clock, pdf)
-    html, pdf_path = _report(settings, world, out, clock, pdf)
+    html, pdf_path, restricted = _report(settings, world, out, clock, pdf)
     seconds = time.perf_counter() - started
-    return DemoResult(out, world, summary, html, pdf_path, port, seconds, regulated)
+    return DemoResult(out, world, summary, html, pdf_path, port, seconds, regulated, restricted)
 
 
 def _replay(
@@ -319,27 +321,37 @@ def _dossier(settings: Settings, out: Path, clock: Clock, pdf: bool) -> list[Pat
 
 def _report(
     settings: Settings, world: World, out: Path, clock: Clock, pdf: bool
-) -> tuple[Path | None, Path | None]:
+) -> tuple[Path | None, Path | None, list[Path]]:
+    """The public edition in ``out`` (what anyone may read: no URL, host or IP, small providers
+    grouped) and the restricted one, marked on every page, with ``cases.csv`` in
+    ``out/restricted``."""
     from hostwatch.metrics.address_space import provider_sizes
     from hostwatch.metrics.period import parse_period
     from hostwatch.report.build import ReportOptions
+    from hostwatch.report.edition import PUBLIC, RESTRICTED
     from hostwatch.report.source import report_from_database
 
     period = parse_period(str(world.start.year))
-    options = ReportOptions(
-        country=settings.country,
-        sizes=provider_sizes(settings.database_url, period.end) or None,
-        simulated=True,
-        pseudonym_key=settings.pseudonym_key,
-        show_urls=True,
-        generated_at=clock.now(),
-    )
-    files = report_from_database(
-        settings.database_url,
-        period,
-        out,
-        options,
-        offline_after=settings.offline_after,
-        pdf=pdf,
-    )
-    return files.html, files.pdf
+    sizes = provider_sizes(settings.database_url, period.end) or None
+    written = {}
+    for edition, folder in ((PUBLIC, out), (RESTRICTED, out / "restricted")):
+        options = ReportOptions(
+            country=settings.country,
+            sizes=sizes,
+            simulated=True,
+            pseudonym_key=settings.pseudonym_key,
+            edition=edition,
+            min_cases=settings.report_min_cases,
+            publisher=settings.report_publisher,
+            generated_at=clock.now(),
+        )
+        written[edition] = report_from_database(
+            settings.database_url,
+            period,
+            folder,
+            options,
+            offline_after=settings.offline_after,
+            pdf=pdf,
+        )
+    public = written[PUBLIC]
+    return public.html, public.pdf, written[RESTRICTED].written()

@@ -82,7 +82,7 @@ def demo(
             f"decision {regulator.decision}: {regulator.sanction}, in the public register"
         )
     files = regulator.files if regulator is not None else []
-    for path in (result.report_html, result.report_pdf, *files):
+    for path in (result.report_html, result.report_pdf, *result.restricted, *files):
         if path is not None:
             console.print(f"wrote {path}")
 
