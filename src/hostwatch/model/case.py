@@ -78,4 +78,5 @@ class Case(Base):
         Index(None, "state", "next_check_at"),
         Index(None, "state", "next_message_at"),
         Index(None, "provider_id"),
+        Index(None, "attribution_id"),  # a provider's cases, from the attributions it may read
     )

@@ -33,7 +33,7 @@ from hostwatch.model.db import (
 )
 from hostwatch.settings import Settings
 from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
-from hostwatch.web.deps import Service
+from hostwatch.web.deps import Service, limit_request_threads
 from hostwatch.web.feed import router as feed_router
 from hostwatch.web.ops import AccessLog, RequestMetrics, metrics_router
 from hostwatch.web.ops import router as ops_router
@@ -75,10 +75,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _watchlist_loop(service: Service, interval: float | None) -> Any:
-    """A lifespan that matches new attributions against the watchlist every ``interval`` s."""
+    """A lifespan that caps the request threads and matches new attributions against the
+    watchlist every ``interval`` s."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_request_threads()
         task = asyncio.create_task(_scan_forever(service, interval)) if interval else None
         try:
             yield

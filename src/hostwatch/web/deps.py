@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,13 @@ from hostwatch.web.writes import WriteQueue
 
 SESSION_COOKIE = "hw_session"
 TOUCH_EVERY = 60.0  # seconds: a token's last use is written at most this often per process
+REQUEST_THREADS = 16
+"""Threads per server process for handlers and token checks (anyio's default is 40).
+
+The work in them is Python holding the GIL between short database calls, so more threads than
+this add no throughput on one core; 40 of them made every request slower (GIL hand-offs) and
+held more database connections than the readers' pool keeps (20 on SQLite, 20 on PostgreSQL),
+so connections were opened and closed per request under load."""
 log = logging.getLogger("hostwatch.web")
 
 
@@ -63,6 +71,11 @@ class Service:
                 await run_in_threadpool(write)
         except Exception:  # a missed "last used" stamp is no reason to fail anything
             log.warning("could not record the use of token %s", token_id, exc_info=True)
+
+
+def limit_request_threads(threads: int = REQUEST_THREADS) -> None:
+    """Cap the running event loop's thread pool at ``threads`` (call it at application start)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 async def service(request: Request) -> Service:

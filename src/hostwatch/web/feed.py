@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.csv_safety import csv_text
-from hostwatch.model import Case, Provider
+from hostwatch.model import Case, Provider, Url
 from hostwatch.model.db import lock_row
 from hostwatch.takedown import provider_answers, provider_feed
 from hostwatch.web.api.common import Caller, json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, visible_case
-from hostwatch.web.rows import case_row, iso
+from hostwatch.web.rows import CASE_COLUMNS, case_rows, iso
 from hostwatch.xml_safety import xml_document
 
 FEED_FIELDS = (
@@ -55,10 +55,18 @@ def provider_principal(principal: Principal, provider_id: int | None) -> Princip
 
 
 def feed_cases(session: Session, who: Principal, now: datetime) -> list[dict[str, Any]]:
-    """The provider's feed rows, as that provider may see them."""
+    """The provider's feed rows (:mod:`hostwatch.takedown.provider_feed` decides which, in
+    which order), as that provider may see them; read as plain columns, not ORM objects."""
+    rows = session.execute(
+        select(*CASE_COLUMNS)
+        .select_from(Case)
+        .join(Url, Url.id == Case.url_id)
+        .outerjoin(Provider, Provider.id == Case.provider_id)
+        .where(provider_feed.feed_filter(session, who.provider_id or 0, now))
+        .order_by(*provider_feed.FEED_ORDER)
+    ).all()
     return [
-        disclose("case", case_row(c, url, name, identifiers=True, pseudonym_key=""), who)
-        for c, url, name in provider_feed.feed_cases(session, who.provider_id or 0, now)
+        disclose("case", row, who) for row in case_rows(rows, identifiers=True, pseudonym_key="")
     ]
 
 
