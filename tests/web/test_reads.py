@@ -10,17 +10,22 @@ provider's verified space among them.
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from webworld import NOW, World, _case
 
 from conftest import bearer
-from hostwatch.model import Case, Provider, Url
+from hostwatch.clock import Clock
+from hostwatch.model import ApiToken, Case, Provider, Url
 from hostwatch.model.db import engine_for, session_scope
 from hostwatch.settings import Settings
-from hostwatch.takedown.provider_feed import feed_cases
+from hostwatch.takedown.provider_feed import RECENT_DAYS, feed_cases
 from hostwatch.takedown.states import transition
-from hostwatch.web.auth import authenticate
+from hostwatch.web.app import create_app
+from hostwatch.web.auth import authenticate, revoke_token, token_hash
 from hostwatch.web.disclosure import case_filter, disclose, sees_identifiers
 from hostwatch.web.rows import case_row
 
@@ -205,3 +210,60 @@ def test_a_provider_page_reads_its_attributions_through_an_index(
         ).all()
     details = " | ".join(str(row[-1]) for row in plan)
     assert "ix_attributions_origin_asn" in details and "SCAN attributions" not in details, details
+
+
+def test_a_kept_feed_drops_a_done_case_when_it_grows_old(settings: Settings, world: World) -> None:
+    """Answers are kept while the data is unchanged, but the feed also changes by the clock
+    alone: a removed case leaves it RECENT_DAYS after its removal, kept answer or not."""
+    clock = Clock.at(NOW)
+    with session_scope(settings.database_url) as s:
+        old = _case(
+            s,
+            "beta",
+            world.providers["beta"],
+            "http://ageing.example/a",
+            "ageing.example",
+            "198.51.100.30",
+            64501,
+            removed_after=None,
+            n=8,
+        )
+        transition(
+            s, old, "removed", at=NOW - timedelta(days=RECENT_DAYS, hours=-1), reason="checks"
+        )
+        old_id = old.id
+    with TestClient(create_app(settings, clock=clock), base_url="http://127.0.0.1") as client:
+        h = bearer(world.tokens["beta"])
+        _settle_token_use(client, settings, world.tokens["beta"])
+        first = client.get("/api/v1/feed", headers=h)
+        assert old_id in [c["id"] for c in first.json()]
+        assert client.get("/api/v1/feed", headers=h).json() == first.json()  # kept
+        clock.advance(timedelta(hours=2))
+        later = client.get("/api/v1/feed", headers={**h, "If-None-Match": first.headers["etag"]})
+        assert later.status_code == 200 and old_id not in [c["id"] for c in later.json()]
+
+
+def _settle_token_use(client: TestClient, settings: Settings, token: str) -> None:
+    """Use the token once and wait until its "last used" stamp (a write in the background, which
+    changes the data version) is committed, so the next answers are kept."""
+    client.get("/api/v1/providers", headers=bearer(token))
+    for _ in range(100):
+        with session_scope(settings.database_url) as s:
+            if s.scalar(
+                select(ApiToken.last_used_at).where(ApiToken.token_hash == token_hash(token))
+            ):
+                return
+        time.sleep(0.05)
+    raise AssertionError("the token's use was never recorded")
+
+
+def test_a_kept_answer_is_never_given_to_a_revoked_token(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    h = bearer(world.tokens["alpha"])
+    assert client.get("/api/v1/cases", headers=h).status_code == 200
+    with session_scope(settings.database_url) as s:
+        who = authenticate(s, world.tokens["alpha"], NOW)
+        revoke_token(s, who.token_id, NOW)
+    assert client.get("/api/v1/cases", headers=h).status_code == 401
+    assert client.get("/api/v1/feed", headers=h).status_code == 401

@@ -44,8 +44,9 @@ def normalise_url(url: str) -> str:
 
 SQLITE_READ_POOL = 20
 """Connections a process keeps to a SQLite file for reading (and as many again on demand; the
-web server runs 16 request threads, ``web.deps.REQUEST_THREADS``): under WAL a reader never waits for the writer, so every
-request thread may hold one (a 5-connection pool made 200 readers queue)."""
+web server runs 16 request threads, ``web.deps.REQUEST_THREADS``): under WAL a reader never
+waits for the writer, so every request thread may hold one (a 5-connection pool made 200
+readers queue)."""
 PG_READ_POOL = 20
 """Connections a process keeps open to PostgreSQL: at least the server's request threads (16),
 so that a burst does not open and close a connection (a backend process) per request."""

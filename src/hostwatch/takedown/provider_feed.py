@@ -10,6 +10,7 @@ and the digest e-mail all take their cases and states from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,14 @@ def feed_filter(session: Session, provider_id: int, now: datetime) -> ColumnElem
         cases_in_verified_space(session, provider_id),
         or_(Case.state.not_in(DONE_STATES), Case.state_since >= since),
     )
+
+
+def feed_valid_until(rows: Iterable[tuple[str, datetime]]) -> datetime | None:
+    """Until when the feed of these (state, state_since) rows stays the same by the clock alone:
+    the first done case to grow older than ``RECENT_DAYS`` leaves it then (no case enters it by
+    time passing). None: the clock alone never changes it."""
+    done = [since for state, since in rows if state in DONE_STATES]
+    return min(done) + timedelta(days=RECENT_DAYS) if done else None
 
 
 FEED_ORDER = (Case.opened_at.desc(), Case.id.desc())

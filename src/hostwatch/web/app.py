@@ -40,6 +40,7 @@ from hostwatch.web.ops import router as ops_router
 from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
+from hostwatch.web.read_cache import ReadCache
 from hostwatch.web.security import RedactingFilter, SecurityHeaders, SharedRateLimit
 from hostwatch.web.writes import RETRY_AFTER_SECONDS, WriteQueue
 
@@ -134,6 +135,7 @@ def create_app(
         clock=clock or settings.clock(),
         sessions=session_factory(settings.database_url),
         writes=WriteQueue.for_dialect(writes, engine.dialect.name),
+        reads=ReadCache(engine),
     )
     app = FastAPI(
         lifespan=_watchlist_loop(service, watchlist_interval),

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
@@ -26,6 +26,9 @@ from hostwatch.model.db import unit_of_work
 from hostwatch.settings import Settings
 from hostwatch.web.auth import AuthError, Principal, authenticate, session_principal, touch_token
 from hostwatch.web.writes import WriteQueue
+
+if TYPE_CHECKING:
+    from hostwatch.web.read_cache import ReadCache
 
 SESSION_COOKIE = "hw_session"
 TOUCH_EVERY = 60.0  # seconds: a token's last use is written at most this often per process
@@ -47,6 +50,7 @@ class Service:
     clock: Clock
     sessions: sessionmaker[Session]
     writes: WriteQueue
+    reads: ReadCache
     _touched: dict[int, float] = field(default_factory=dict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 

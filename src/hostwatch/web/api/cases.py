@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES
-from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.api.common import Caller, Page, json_document, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import (
@@ -123,9 +123,7 @@ def list_cases(
     url_contains: Annotated[str | None, Query(max_length=500)] = None,
     held: bool | None = None,
 ) -> Response:
-    query = case_query(
-        session,
-        principal,
+    filters = dict(
         state=state,
         provider_id=provider_id,
         provider=provider,
@@ -135,17 +133,22 @@ def list_cases(
         opened_until=_aware(opened_until),
         url_contains=url_contains,
         held=held,
-        columns=CASE_COLUMNS,
     )
-    if page.after is not None:
-        query = query.where(Case.id > page.after)
-    rows = session.execute(query.order_by(Case.id).limit(page.limit + 1)).all()
-    rows, more = trim(rows, page)
-    shown = case_rows(
-        rows, identifiers=sees_identifiers(principal), pseudonym_key=svc.settings.pseudonym_key
-    )
-    items = [disclose("case", row, principal) for row in shown]
-    return json_response(request, items, next_cursor=rows[-1].id if more else None)
+
+    def compute() -> tuple[Response, None]:
+        query = case_query(session, principal, columns=CASE_COLUMNS, **filters)
+        if page.after is not None:
+            query = query.where(Case.id > page.after)
+        rows, more = trim(
+            session.execute(query.order_by(Case.id).limit(page.limit + 1)).all(), page
+        )
+        shown = case_rows(
+            rows, identifiers=sees_identifiers(principal), pseudonym_key=svc.settings.pseudonym_key
+        )
+        items = [disclose("case", row, principal) for row in shown]
+        return json_document(request, items, next_cursor=rows[-1].id if more else None), None
+
+    return svc.reads.answer(request, principal, session, svc.clock.now(), compute)
 
 
 @router.get("/{case_id}", summary="One case")
