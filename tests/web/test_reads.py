@@ -267,3 +267,24 @@ def test_a_kept_answer_is_never_given_to_a_revoked_token(
         revoke_token(s, who.token_id, NOW)
     assert client.get("/api/v1/cases", headers=h).status_code == 401
     assert client.get("/api/v1/feed", headers=h).status_code == 401
+
+
+def test_every_token_of_a_burst_is_recorded(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """Uses are written in batches (one commit, one new data version, per batch): none is lost."""
+    names = ("alpha", "beta", "analyst", "researcher")
+    for name in names:
+        assert (
+            client.get("/api/v1/providers", headers=bearer(world.tokens[name])).status_code == 200
+        )
+    hashes = [token_hash(world.tokens[name]) for name in names]
+    for _ in range(200):
+        with session_scope(settings.database_url) as s:
+            stamps = list(
+                s.scalars(select(ApiToken.last_used_at).where(ApiToken.token_hash.in_(hashes)))
+            )
+        if all(stamps):
+            break
+        time.sleep(0.05)
+    assert len(stamps) == len(names) and all(stamps)
