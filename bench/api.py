@@ -335,18 +335,25 @@ async def writes(base: str, data: dict, clients: int, seconds: float) -> None:
     )
 
 
-async def reads(base: str, data: dict, clients: int, seconds: float, pid: int) -> None:
+async def reads(
+    base: str, data: dict, clients: int, seconds: float, pid: int, warmup: float
+) -> None:
     """Provider clients paging through their case list and reading their feed.
 
-    Besides latency it prints the CPU each request cost the server (its workers included) and
-    this client: on a machine whose cores others share too, CPU per request is the figure that
-    does not depend on the neighbours, and the client's share shows whether it is the bottleneck.
+    The first ``warmup`` seconds are printed apart and not counted: each worker builds its
+    routes' validators on its first requests and every answer is computed once before it can be
+    kept, so those seconds measure the start, not the service. Besides latency it prints the CPU
+    each request cost the server (its workers included) and this client: on a machine whose
+    cores others share too, CPU per request is the figure that does not depend on the
+    neighbours, and the client's share shows whether it is the bottleneck.
     """
     import aiohttp
 
     lat: list[float] = []
+    cold: list[float] = []
     errors: list[str] = []
-    until = time.perf_counter() + seconds
+    measure_from = time.perf_counter() + warmup
+    until = measure_from + seconds
 
     async def reader(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
         headers = {"Authorization": f"Bearer {rng.choice(data['providers'])}"}
@@ -366,17 +373,26 @@ async def reads(base: str, data: dict, clients: int, seconds: float, pid: int) -
                         cursor = r.headers.get("X-Next-Cursor")
             except Exception as exc:
                 errors.append(f"{type(exc).__name__} {path}")
-            lat.append(time.perf_counter() - start)
+            (lat if start >= measure_from else cold).append(time.perf_counter() - start)
+
+    async def measure() -> tuple[float, float]:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        return cpu_seconds(pid), time.process_time()
 
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        start = time.perf_counter()
-        server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
+        started = asyncio.ensure_future(measure())
         await asyncio.gather(*(reader(session, random.Random(i)) for i in range(clients)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - measure_from
+        server_cpu, client_cpu = started.result()
         server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
     n = max(len(lat), 1)
+    if cold:
+        print(
+            f"reads warm-up (first {warmup:.0f} s, not counted): {len(cold)} requests,"
+            f" p50 {_p(cold, 50):.0f} ms, p99 {_p(cold, 99):.0f} ms"
+        )
     print(
         f"reads: {clients} provider clients (case list paged + feed), {elapsed:.1f} s,"
         f" {len(lat)} requests, {len(lat) / elapsed:.0f} req/s, p50 {_p(lat, 50):.0f} ms,"
@@ -500,7 +516,9 @@ def run_on(url: str, label: str, args: argparse.Namespace) -> None:
                 asyncio.run(writes(base, data, args.writers, args.write_seconds))
                 audit_verify(url, Path(tmp))
             if args.read_seconds > 0:
-                asyncio.run(reads(base, data, args.readers, args.read_seconds, proc.pid))
+                asyncio.run(
+                    reads(base, data, args.readers, args.read_seconds, proc.pid, args.warmup)
+                )
             if args.seconds > 0:
                 asyncio.run(load(base, data, args.clients, args.seconds))
             if args.bulk:
@@ -523,6 +541,7 @@ def main() -> None:
     parser.add_argument("--write-seconds", type=float, default=30)
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--read-seconds", type=float, default=30)
+    parser.add_argument("--warmup", type=float, default=5, help="read seconds not counted")
     parser.add_argument("--providers", type=int, default=20)
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--bulk", type=int, default=0)
