@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from webworld import NOW, World, _case
 
 from conftest import bearer
@@ -27,6 +27,7 @@ from hostwatch.takedown.states import transition
 from hostwatch.web.app import create_app
 from hostwatch.web.auth import authenticate, revoke_token, token_hash
 from hostwatch.web.disclosure import case_filter, disclose, sees_identifiers
+from hostwatch.web.read_cache import DataVersion
 from hostwatch.web.rows import case_row
 
 ROLES = ("admin", "analyst", "regulator", "researcher", "alpha", "beta", "gamma")
@@ -288,3 +289,23 @@ def test_every_token_of_a_burst_is_recorded(
             break
         time.sleep(0.05)
     assert len(stamps) == len(names) and all(stamps)
+
+
+def test_the_data_version_moves_with_every_commit_of_another_connection(
+    settings: Settings, world: World
+) -> None:
+    """The version the kept answers hang on: unchanged while nobody commits, new after any
+    commit elsewhere; an in-memory SQLite database (no other connection to watch) never
+    repeats one, so nothing is kept for it."""
+    engine = engine_for(settings.database_url)
+    version = DataVersion(engine)
+    with session_scope(settings.database_url) as s:
+        first = version.read(s)
+        if engine.dialect.name == "sqlite":  # PostgreSQL's moves with the whole cluster's work
+            assert version.read(s) == first
+    with session_scope(settings.database_url) as s:
+        transition(s, s.get(Case, world.cases["alpha"][0]), "removed", at=NOW, reason="checks")
+    with session_scope(settings.database_url) as s:
+        assert version.read(s) != first
+    memory = DataVersion(create_engine("sqlite://"))
+    assert memory.read(None) != memory.read(None)  # type: ignore[arg-type]

@@ -57,12 +57,17 @@ class DataVersion:
         self._probe: sqlite3.Connection | None = None
         self._last: int | None = None
         self._generation = 0
-        self._database = engine.url.database or "" if self._sqlite else ""
+        database = engine.url.database if self._sqlite else None
+        # an in-memory database has no other connection to watch: nothing is ever kept
+        self._database = database if database and database != ":memory:" else None
 
     def read(self, session: Session) -> str:
         if not self._sqlite:
             return str(session.scalar(text("SELECT pg_current_snapshot()::text")))
         with self._lock:
+            if self._database is None:
+                self._generation += 1
+                return str(self._generation)
             if self._probe is None:  # never writes, so every commit is another connection's
                 self._probe = sqlite3.connect(self._database, check_same_thread=False)
             (value,) = self._probe.execute("PRAGMA data_version").fetchone()
