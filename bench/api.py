@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/api.py [--db sqlite|postgres|both] [--clients 200] [--seconds 60]
         [--writers 100] [--write-seconds 30] [--readers 200] [--read-seconds 30]
-        [--cases 5000] [--bulk 100000]
+        [--cases 5000] [--bulk 100000] [--warmup 5] [--workers N (default: serve's own)]
 
 For each database: a fresh database (a PostgreSQL database, or a SQLite file) filled with
 providers, cases and tokens, the real server started on loopback, then
@@ -12,7 +12,8 @@ providers, cases and tokens, the real server started on loopback, then
    write statuses (the 5xx count first), writes/s, the write p99 and the ``/healthz`` p99; then
    runs ``hostwatch audit verify`` and prints its verdict;
 2. reads: ``--readers`` provider clients paging through their case list (``X-Next-Cursor``) and
-   reading their feed for ``--read-seconds``; prints requests/s and p50/p99;
+   reading their feed for ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints
+   requests/s, p50/p99 and the CPU per request of the server and of this client;
 3. the mixed read load of before (analyst lists, provider-scoped lists and feeds, single cases,
    researcher aggregates, ETag revalidation) with ``--clients`` for ``--seconds`` (0 skips it).
 
