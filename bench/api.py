@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/api.py [--db sqlite|postgres|both] [--clients 200] [--seconds 60]
         [--writers 100] [--write-seconds 30] [--readers 200] [--read-seconds 30]
-        [--cases 5000] [--bulk 100000]
+        [--cases 5000] [--bulk 100000] [--warmup 5] [--workers N (default: serve's own)]
 
 For each database: a fresh database (a PostgreSQL database, or a SQLite file) filled with
 providers, cases and tokens, the real server started on loopback, then
@@ -12,7 +12,8 @@ providers, cases and tokens, the real server started on loopback, then
    write statuses (the 5xx count first), writes/s, the write p99 and the ``/healthz`` p99; then
    runs ``hostwatch audit verify`` and prints its verdict;
 2. reads: ``--readers`` provider clients paging through their case list (``X-Next-Cursor``) and
-   reading their feed for ``--read-seconds``; prints requests/s and p50/p99;
+   reading their feed for ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints
+   requests/s, p50/p99 and the CPU per request of the server and of this client;
 3. the mixed read load of before (analyst lists, provider-scoped lists and feeds, single cases,
    researcher aggregates, ETag revalidation) with ``--clients`` for ``--seconds`` (0 skips it).
 
@@ -131,7 +132,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, tmp: Path, workers: int | None) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
     port = free_port()
@@ -152,8 +153,7 @@ def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[by
             str(port),
             "--log-level",
             "warning",
-            "--workers",
-            str(workers),
+            *(["--workers", str(workers)] if workers else []),
         ],
         env=env,
         stdout=log,
@@ -163,11 +163,29 @@ def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[by
     for _ in range(300):
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                settle(proc.pid)
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit("server did not start: " + (tmp / "serve.log").read_text())
+
+
+def settle(pid: int, quiet: float = 1.0, limit: float = 120) -> None:
+    """Wait until the server and every worker are idle: started, not importing any more.
+
+    ``/healthz`` answers as soon as one worker is up; on a loaded machine the second one was still
+    importing the app for the first 10-20 s of a 30 s run, which measured one worker, not the
+    server.
+    """
+    deadline = time.monotonic() + limit
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(pid)
+        if now - last < 0.05 * quiet:
+            return
+        last = now
 
 
 async def client(
@@ -318,13 +336,25 @@ async def writes(base: str, data: dict, clients: int, seconds: float) -> None:
     )
 
 
-async def reads(base: str, data: dict, clients: int, seconds: float) -> None:
-    """Provider clients paging through their case list and reading their feed."""
+async def reads(
+    base: str, data: dict, clients: int, seconds: float, pid: int, warmup: float
+) -> None:
+    """Provider clients paging through their case list and reading their feed.
+
+    The first ``warmup`` seconds are printed apart and not counted: each worker builds its
+    routes' validators on its first requests and every answer is computed once before it can be
+    kept, so those seconds measure the start, not the service. Besides latency it prints the CPU
+    each request cost the server (its workers included) and this client: on a machine whose
+    cores others share too, CPU per request is the figure that does not depend on the
+    neighbours, and the client's share shows whether it is the bottleneck.
+    """
     import aiohttp
 
     lat: list[float] = []
+    cold: list[float] = []
     errors: list[str] = []
-    until = time.perf_counter() + seconds
+    measure_from = time.perf_counter() + warmup
+    until = measure_from + seconds
 
     async def reader(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
         headers = {"Authorization": f"Bearer {rng.choice(data['providers'])}"}
@@ -344,18 +374,36 @@ async def reads(base: str, data: dict, clients: int, seconds: float) -> None:
                         cursor = r.headers.get("X-Next-Cursor")
             except Exception as exc:
                 errors.append(f"{type(exc).__name__} {path}")
-            lat.append(time.perf_counter() - start)
+            (lat if start >= measure_from else cold).append(time.perf_counter() - start)
+
+    async def measure() -> tuple[float, float]:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        return cpu_seconds(pid), time.process_time()
 
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        start = time.perf_counter()
+        started = asyncio.ensure_future(measure())
         await asyncio.gather(*(reader(session, random.Random(i)) for i in range(clients)))
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - measure_from
+        server_cpu, client_cpu = started.result()
+        server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
+    n = max(len(lat), 1)
+    if cold:
+        print(
+            f"reads warm-up (first {warmup:.0f} s, not counted): {len(cold)} requests,"
+            f" p50 {_p(cold, 50):.0f} ms, p99 {_p(cold, 99):.0f} ms"
+        )
     print(
         f"reads: {clients} provider clients (case list paged + feed), {elapsed:.1f} s,"
         f" {len(lat)} requests, {len(lat) / elapsed:.0f} req/s, p50 {_p(lat, 50):.0f} ms,"
         f" p99 {_p(lat, 99):.0f} ms, errors {len(errors)}"
+    )
+    print(
+        f"  CPU per request: server {server_cpu / n * 1000:.2f} ms"
+        f" ({server_cpu / elapsed:.2f} cores), this client {client_cpu / n * 1000:.2f} ms"
+        f" ({client_cpu / elapsed:.2f} cores); load average {os.getloadavg()[0]:.1f}"
+        f" on {os.cpu_count()} cores"
     )
     if errors:
         print("  first errors:", errors[:5])
@@ -377,6 +425,20 @@ def audit_verify(url: str, tmp: Path) -> None:
     )
     verdict = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
     print(f"  audit verify afterwards: exit {done.returncode}: {verdict}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the server process and its worker children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -446,7 +508,8 @@ def bulk(base: str, token: str, pid: int, n: int, tag: str) -> None:
 
 def run_on(url: str, label: str, args: argparse.Namespace) -> None:
     data = populate(url, args.providers, args.cases)
-    print(f"== {label}: {args.providers} providers, {args.cases} cases, {args.workers} worker(s)")
+    workers = args.workers or f"serve's default ({len(os.sched_getaffinity(0))})"
+    print(f"== {label}: {args.providers} providers, {args.cases} cases, {workers} worker(s)")
     with TemporaryDirectory() as tmp:
         proc, base = start_server(url, Path(tmp), args.workers)
         try:
@@ -454,7 +517,9 @@ def run_on(url: str, label: str, args: argparse.Namespace) -> None:
                 asyncio.run(writes(base, data, args.writers, args.write_seconds))
                 audit_verify(url, Path(tmp))
             if args.read_seconds > 0:
-                asyncio.run(reads(base, data, args.readers, args.read_seconds))
+                asyncio.run(
+                    reads(base, data, args.readers, args.read_seconds, proc.pid, args.warmup)
+                )
             if args.seconds > 0:
                 asyncio.run(load(base, data, args.clients, args.seconds))
             if args.bulk:
@@ -477,10 +542,11 @@ def main() -> None:
     parser.add_argument("--write-seconds", type=float, default=30)
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--read-seconds", type=float, default=30)
+    parser.add_argument("--warmup", type=float, default=5, help="read seconds not counted")
     parser.add_argument("--providers", type=int, default=20)
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--bulk", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="default: serve's own")
     args = parser.parse_args()
     if args.db in ("sqlite", "both"):
         with TemporaryDirectory() as folder:

@@ -57,4 +57,5 @@ class Attribution(Base):
         Index(None, "url_id", "at"),
         Index(None, "provider_id"),
         Index(None, "notice_id"),
+        Index(None, "origin_asn"),  # a provider's verified ASNs: which cases it may read
     )

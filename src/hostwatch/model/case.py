@@ -81,4 +81,5 @@ class Case(Base):
         Index(None, "state", "next_message_at"),
         Index(None, "provider_id"),
         Index(None, "ticket", unique=True),
+        Index(None, "attribution_id"),  # a provider's cases, from the attributions it may read
     )

@@ -43,9 +43,13 @@ def normalise_url(url: str) -> str:
 
 
 SQLITE_READ_POOL = 20
-"""Connections a process keeps to a SQLite file for reading (and as many again on demand: 40,
-the web server's worker threads): under WAL a reader never waits for the writer, so every
-request thread may hold one (a 5-connection pool made 200 readers queue)."""
+"""Connections a process keeps to a SQLite file for reading (and as many again on demand; the
+web server runs 16 request threads, ``web.deps.REQUEST_THREADS``): under WAL a reader never
+waits for the writer, so every request thread may hold one (a 5-connection pool made 200
+readers queue)."""
+PG_READ_POOL = 20
+"""Connections a process keeps open to PostgreSQL: at least the server's request threads (16),
+so that a burst does not open and close a connection (a backend process) per request."""
 SQLITE_WRITE_BUSY_MS = 10_000
 """How long a write transaction waits for another process's write lock before it gives up: the
 service's writes queue in-process first (see :func:`write_engine_for`), so only another process
@@ -64,7 +68,7 @@ def engine_for(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=PG_READ_POOL, max_overflow=10)
 
 
 def _immediate(dbapi_connection: Any, _record: Any) -> None:

@@ -10,11 +10,12 @@ and the digest e-mail all take their cases and states from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.asset_match import cases_in_verified_space
@@ -35,18 +36,37 @@ def provider_state(state: str) -> str:
     return PROVIDER_STATES.get(state, state)
 
 
+def feed_filter(session: Session, provider_id: int, now: datetime) -> ColumnElement[bool]:
+    """Which cases the provider's feed holds: in its verified space, and open or done recently."""
+    since = now - timedelta(days=RECENT_DAYS)
+    return and_(
+        cases_in_verified_space(session, provider_id),
+        or_(Case.state.not_in(DONE_STATES), Case.state_since >= since),
+    )
+
+
+def feed_valid_until(rows: Iterable[tuple[str, datetime]]) -> datetime | None:
+    """Until when the feed of these (state, state_since) rows stays the same by the clock alone:
+    the first done case to grow older than ``RECENT_DAYS`` leaves it then (no case enters it by
+    time passing). None: the clock alone never changes it."""
+    done = [since for state, since in rows if state in DONE_STATES]
+    return min(done) + timedelta(days=RECENT_DAYS) if done else None
+
+
+FEED_ORDER = (Case.opened_at.desc(), Case.id.desc())
+"""The feed's order: newest case first (the id breaks ties)."""
+
+
 def feed_cases(
     session: Session, provider_id: int, now: datetime
 ) -> list[tuple[Case, str, str | None]]:
     """(case, URL, attributed provider name): open cases and those done recently, newest first."""
-    since = now - timedelta(days=RECENT_DAYS)
     rows = session.execute(
         select(Case, Url.url, Provider.name)
         .join(Url, Url.id == Case.url_id)
         .outerjoin(Provider, Provider.id == Case.provider_id)
-        .where(cases_in_verified_space(session, provider_id))
-        .where(or_(Case.state.not_in(DONE_STATES), Case.state_since >= since))
-        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .where(feed_filter(session, provider_id, now))
+        .order_by(*FEED_ORDER)
     ).all()
     return [(case, url, name) for case, url, name in rows]
 

@@ -34,13 +34,14 @@ from hostwatch.model.db import (
 from hostwatch.settings import Settings
 from hostwatch.web import resellers
 from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
-from hostwatch.web.deps import Service
+from hostwatch.web.deps import Service, limit_request_threads
 from hostwatch.web.feed import router as feed_router
 from hostwatch.web.ops import AccessLog, RequestMetrics, metrics_router
 from hostwatch.web.ops import router as ops_router
 from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
+from hostwatch.web.read_cache import ReadCache
 from hostwatch.web.security import RedactingFilter, SecurityHeaders, SharedRateLimit
 from hostwatch.web.writes import RETRY_AFTER_SECONDS, WriteQueue
 
@@ -76,10 +77,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _watchlist_loop(service: Service, interval: float | None) -> Any:
-    """A lifespan that matches new attributions against the watchlist every ``interval`` s."""
+    """A lifespan that caps the request threads and matches new attributions against the
+    watchlist every ``interval`` s."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_request_threads()
         task = asyncio.create_task(_scan_forever(service, interval)) if interval else None
         try:
             yield
@@ -133,6 +136,7 @@ def create_app(
         clock=clock or settings.clock(),
         sessions=session_factory(settings.database_url),
         writes=WriteQueue.for_dialect(writes, engine.dialect.name),
+        reads=ReadCache(engine),
     )
     app = FastAPI(
         lifespan=_watchlist_loop(service, watchlist_interval),

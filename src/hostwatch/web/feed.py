@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.csv_safety import csv_text
-from hostwatch.model import Case, Provider
+from hostwatch.model import Case, Provider, Url
 from hostwatch.model.db import lock_row
 from hostwatch.takedown import provider_answers, provider_feed
-from hostwatch.web.api.common import Caller, json_response
+from hostwatch.web.api.common import Caller, json_document, json_response
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, visible_case
-from hostwatch.web.rows import case_row, iso
+from hostwatch.web.rows import CASE_COLUMNS, case_rows, iso
 from hostwatch.xml_safety import xml_document
 
 FEED_FIELDS = (
@@ -54,12 +54,28 @@ def provider_principal(principal: Principal, provider_id: int | None) -> Princip
     return Principal(principal.token_id, "provider", provider_id, principal.label)
 
 
+def feed_rows(
+    session: Session, who: Principal, now: datetime
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The provider's feed rows (:mod:`hostwatch.takedown.provider_feed` decides which, in
+    which order), as that provider may see them, read as plain columns rather than ORM objects;
+    and until when the clock alone leaves them unchanged."""
+    rows = session.execute(
+        select(*CASE_COLUMNS)
+        .select_from(Case)
+        .join(Url, Url.id == Case.url_id)
+        .outerjoin(Provider, Provider.id == Case.provider_id)
+        .where(provider_feed.feed_filter(session, who.provider_id or 0, now))
+        .order_by(*provider_feed.FEED_ORDER)
+    ).all()
+    valid_until = provider_feed.feed_valid_until((row.state, row.state_since) for row in rows)
+    shown = case_rows(rows, identifiers=True, pseudonym_key="")
+    return [disclose("case", row, who) for row in shown], valid_until
+
+
 def feed_cases(session: Session, who: Principal, now: datetime) -> list[dict[str, Any]]:
-    """The provider's feed rows, as that provider may see them."""
-    return [
-        disclose("case", case_row(c, url, name, identifiers=True, pseudonym_key=""), who)
-        for c, url, name in provider_feed.feed_cases(session, who.provider_id or 0, now)
-    ]
+    """The provider's feed rows as that provider may see them."""
+    return feed_rows(session, who, now)[0]
 
 
 def feed_csv(rows: list[dict[str, Any]]) -> str:
@@ -118,7 +134,13 @@ def feed_json(
     provider_id: int | None = None,
 ) -> Response:
     who, _ = _who(principal, provider_id, session)
-    return json_response(request, feed_cases(session, who, svc.clock.now()))
+    now = svc.clock.now()
+
+    def compute() -> tuple[Response, datetime | None]:
+        rows, valid_until = feed_rows(session, who, now)
+        return json_document(request, rows), valid_until
+
+    return svc.reads.answer(request, principal, session, now, compute)
 
 
 @router.get(".csv", summary="The same feed as CSV")

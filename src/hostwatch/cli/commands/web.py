@@ -43,13 +43,22 @@ def _database() -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            show_default="one per CPU core this process may use",
+            help="Worker processes.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the API, provider feed and portal (uvicorn).
 
-    With ``--workers N`` each worker process gets these settings as the arguments of the app
-    factory (uvicorn pickles it into the worker); nothing is written to the environment.
+    One worker process per usable core by default: a process serves requests on one core at a
+    time (the GIL), so one worker left the second core of a 2-core host idle under load. With
+    ``--workers N`` each worker process gets these settings as the arguments of the app factory
+    (uvicorn pickles it into the worker); nothing is written to the environment.
     """
     from functools import partial
 
@@ -62,6 +71,7 @@ def serve(
     _database()
     configure_logging(log_level)
     settings = get_settings()
+    workers = workers or usable_cores()
     options = {
         "host": host,
         "port": port,
@@ -82,6 +92,13 @@ def serve(
         **options,
     )
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, which a container's cpuset limits)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 WORKER_START_SECONDS = 30

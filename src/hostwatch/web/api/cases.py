@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES
-from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.api.common import Caller, Page, json_document, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import (
@@ -23,7 +25,7 @@ from hostwatch.web.disclosure import (
     sees_identifiers,
     visible_case,
 )
-from hostwatch.web.rows import case_row
+from hostwatch.web.rows import CASE_COLUMNS, case_rows
 from hostwatch.web.timeline import timeline_rows
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -43,9 +45,16 @@ def case_query(
     opened_until: datetime | None = None,
     url_contains: str | None = None,
     held: bool | None = None,
-) -> Select[tuple[Case, str, str | None]]:
+    columns: Sequence[type[Case] | InstrumentedAttribute[Any] | ColumnElement[Any]] = (
+        Case,
+        Url.url,
+        Provider.name,
+    ),
+) -> Select[Any]:
     """Cases visible to the principal, joined with URL and provider name, filters applied.
 
+    ``columns`` is what each row holds: by default (case, URL, provider name); the API's lists
+    ask for :data:`hostwatch.web.rows.CASE_COLUMNS`, plain values without ORM objects.
     A provider may not filter by provider or hold (:data:`PROVIDER_REFUSED_FILTERS`), and names
     states as it sees them: either would let it probe for other parties.
     """
@@ -55,7 +64,8 @@ def case_query(
         if refused:
             raise HTTPException(403, f"a provider may not filter by {', '.join(refused)}")
     query = (
-        select(Case, Url.url, Provider.name)
+        select(*columns)
+        .select_from(Case)
         .join(Url, Url.id == Case.url_id)
         .outerjoin(Provider, Provider.id == Case.provider_id)
         .where(case_filter(session, principal))
@@ -113,9 +123,7 @@ def list_cases(
     url_contains: Annotated[str | None, Query(max_length=500)] = None,
     held: bool | None = None,
 ) -> Response:
-    query = case_query(
-        session,
-        principal,
+    filters = dict(
         state=state,
         provider_id=provider_id,
         provider=provider,
@@ -126,21 +134,21 @@ def list_cases(
         url_contains=url_contains,
         held=held,
     )
-    if page.after is not None:
-        query = query.where(Case.id > page.after)
-    rows = session.execute(query.order_by(Case.id).limit(page.limit + 1)).all()
-    rows, more = trim(rows, page)
-    identifiers = sees_identifiers(principal)
-    key = svc.settings.pseudonym_key
-    items = [
-        disclose(
-            "case",
-            case_row(c, url, name, identifiers=identifiers, pseudonym_key=key),
-            principal,
+
+    def compute() -> tuple[Response, None]:
+        query = case_query(session, principal, columns=CASE_COLUMNS, **filters)
+        if page.after is not None:
+            query = query.where(Case.id > page.after)
+        rows, more = trim(
+            session.execute(query.order_by(Case.id).limit(page.limit + 1)).all(), page
         )
-        for c, url, name in rows
-    ]
-    return json_response(request, items, next_cursor=rows[-1][0].id if more else None)
+        shown = case_rows(
+            rows, identifiers=sees_identifiers(principal), pseudonym_key=svc.settings.pseudonym_key
+        )
+        items = [disclose("case", row, principal) for row in shown]
+        return json_document(request, items, next_cursor=rows[-1].id if more else None), None
+
+    return svc.reads.answer(request, principal, session, svc.clock.now(), compute)
 
 
 @router.get("/{case_id}", summary="One case")
@@ -151,18 +159,15 @@ def get_case(
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
 ) -> Response:
-    row = session.execute(case_query(session, principal).where(Case.id == case_id)).first()
-    if row is None:
-        raise HTTPException(404, "no such case")
-    case, url, name = row
-    row = case_row(
-        case,
-        url,
-        name,
+    query = case_query(session, principal, columns=CASE_COLUMNS).where(Case.id == case_id)
+    rows = case_rows(
+        session.execute(query).all(),
         identifiers=sees_identifiers(principal),
         pseudonym_key=svc.settings.pseudonym_key,
     )
-    return json_response(request, disclose("case", row, principal))
+    if not rows:
+        raise HTTPException(404, "no such case")
+    return json_response(request, disclose("case", rows[0], principal))
 
 
 @router.get("/{case_id}/timeline", summary="Notices, messages, checks and audit events of a case")

@@ -53,6 +53,17 @@ def json_response(
     *,
     next_cursor: int | None = None,
 ) -> Response:
+    """The JSON answer, or 304 when the client already holds it."""
+    return revalidated(request, json_document(request, payload, next_cursor=next_cursor))
+
+
+def json_document(
+    request: Request,
+    payload: Any,
+    *,
+    next_cursor: int | None = None,
+) -> Response:
+    """The full JSON answer (200) with its ETag and paging headers."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
     etag = _etag(body)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -60,9 +71,18 @@ def json_response(
         headers["X-Next-Cursor"] = str(next_cursor)
         nxt = request.url.include_query_params(cursor=str(next_cursor))
         headers["Link"] = f'<{nxt}>; rel="next"'
-    if _matches(request, etag):
-        return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def revalidated(request: Request, response: Response) -> Response:
+    """``response``, or ``304`` with its headers and no body when the client holds its ETag."""
+    etag = response.headers.get("etag")
+    if etag is None or not _matches(request, etag):
+        return response
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return Response(status_code=304, headers=headers)
 
 
 def trim(items: list[Any], page: Page) -> tuple[list[Any], bool]:
