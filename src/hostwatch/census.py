@@ -77,7 +77,8 @@ class Census:
     lines: int
     format: str
     checked_at: datetime
-    seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per phase: read, check, attribute."""
 
     def totals(self) -> dict[str, int]:
         counts = dict.fromkeys(STATES, 0)
@@ -282,9 +283,10 @@ def run_census(
     """Read, check and attribute the list at ``path``; ``progress(done, total)`` per check."""
     from time import perf_counter
 
-    started = perf_counter()
     clock = clock or settings.clock()
+    started = perf_counter()
     listed = read_list(path)
+    seconds = {"read": perf_counter() - started}
     index = {item.url: k for k, item in enumerate(listed.urls)}
     results: list[Any] = [None] * len(listed.urls)
     total = len(listed.urls)
@@ -299,9 +301,13 @@ def run_census(
             progress(done, total)
 
     checked_at = clock.now()
+    started = perf_counter()
     check_all([item.url for item in listed.urls], settings, clock, record)
+    seconds["check"] = perf_counter() - started
+    started = perf_counter()
     addresses = [_address(r) for r in results]
     parties = attribute_now(settings, clock, listed.urls, addresses)
+    seconds["attribute"] = perf_counter() - started
     states = [state_of(r) for r in results]
     rows = pl.DataFrame(
         {
@@ -331,7 +337,7 @@ def run_census(
         lines=listed.lines,
         format=listed.format,
         checked_at=checked_at,
-        seconds=perf_counter() - started,
+        seconds=seconds,
     )
 
 

@@ -58,7 +58,7 @@ def census(
         _print_tables(result)
     err.print(
         f"{result.rows.height:,} distinct URLs from {result.lines:,} lines checked in "
-        f"{result.seconds:.1f} s; {len(result.problems):,} lines skipped"
+        f"{sum(result.seconds.values()):.1f} s; {len(result.problems):,} lines skipped"
     )
 
 
