@@ -44,9 +44,11 @@ class FrameReader:
         elif dialect == "postgresql":
             self._read = self._copy
         elif dialect == "sqlite" and _separately_readable(conn):
+            from urllib.parse import quote
+
             import adbc_driver_sqlite.dbapi
 
-            path = conn.engine.url.database
+            path = quote(conn.engine.url.database or "")
             self._adbc = adbc_driver_sqlite.dbapi.connect(f"file:{path}?mode=ro")
             self._read = self._arrow
         else:
