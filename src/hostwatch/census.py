@@ -86,6 +86,11 @@ class Census:
             counts[state] = n
         return {"urls": self.rows.height, **counts}
 
+    def reasons(self) -> dict[str, int]:
+        """URLs per inconclusive reason or not-checkable kind, most first: whose fault it was."""
+        counts = self.rows.drop_nulls("reason").group_by("reason").len()
+        return dict(counts.sort(["len", "reason"], descending=[True, False]).iter_rows())
+
     def by(self, dimension: str) -> pl.DataFrame:
         """Counts per state for each value of ``dimension``; most URLs first, then by name."""
         counts = (
@@ -107,6 +112,7 @@ class Census:
             "format": self.format,
             "lines": self.lines,
             "totals": self.totals(),
+            "reasons": self.reasons(),
             **{f"by_{d}": self.by(d).to_dicts() for d in DIMENSIONS},
             "urls": self.rows.select(
                 "line", "url", "state", "outcome", "reason", *DIMENSIONS
