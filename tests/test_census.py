@@ -172,9 +172,8 @@ def test_census_counts_states_by_provider_and_writes_nothing(
     assert by_url["ftp://127.0.0.1/file"]["state"] == "not-checkable"
     unresolved = by_url["http://unresolvable.census.test/x"]
     assert unresolved["state"] == "inconclusive" and unresolved["reason"].startswith("resolver-")
-    assert doc["reasons"] == {
-        "blocked-by-policy": 1, "invalid-url": 1, unresolved["reason"]: 1
-    }  # fmt: skip
+    # the private address and the ftp URL: the checker's policy refuses both
+    assert doc["reasons"] == {"blocked-by-policy": 2, unresolved["reason"]: 1}
     providers = {row["name"]: row for row in doc["by_provider"]}
     assert providers["Loopback Hosting B.V."] == {
         "name": "Loopback Hosting B.V.", "urls": 3, "online": 1, "offline": 1,
