@@ -10,7 +10,7 @@ Peer measured in the same run: lifelines' Kaplan-Meier (1M right-censored times)
 Kaplan-Meier curves of hostwatch.metrics.bounds on the same input.
 
 Usage: .venv/bin/python bench/report.py [--cases 1000000] [--db-cases 1000000] [--out DIR]
-       [--skip-real] [--skip-memory] [--repeat 1]
+       [--skip-real] [--skip-memory] [--databases sqlite,postgresql] [--repeat 1]
 Reads the real data from HOSTWATCH_TEST_DATA (default ../shared/data).
 """
 
@@ -282,7 +282,7 @@ def _drop_pg(url: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def database_reports(n_cases: int, out: Path, repeat: int) -> None:
+def database_reports(n_cases: int, out: Path, repeat: int, kinds: list[str]) -> None:
     """Database -> frame, -> HTML report, -> PDF report, on SQLite and on PostgreSQL."""
     from hostwatch.metrics.frame import load_frame
     from hostwatch.metrics.period import parse_period
@@ -295,7 +295,7 @@ def database_reports(n_cases: int, out: Path, repeat: int) -> None:
     _clock(f"rows for the tables ({sum(t.height for t in tables.values()):,}, not counted)", start)
     period = parse_period("2024")
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("sqlite", "postgresql"):
+        for kind in kinds:
             url = f"sqlite:///{tmp}/bench.db" if kind == "sqlite" else _pg_database()
             if url is None:
                 continue
@@ -307,12 +307,13 @@ def database_reports(n_cases: int, out: Path, repeat: int) -> None:
                 for run in range(repeat):
                     start = time.perf_counter()
                     frame = load_frame(url, period)
-                    frames.append(time.perf_counter() - start)
+                    frames.append(_clock(f"{kind}: DB -> frame ({frame.height:,})", start))
                     for pdf, times in ((False, htmls), (True, pdfs)):
                         options = ReportOptions(sizes=world.sizes, simulated=True)
                         start = time.perf_counter()
                         report_from_database(url, period, out / f"{kind}-{run}", options, pdf=pdf)
-                        times.append(time.perf_counter() - start)
+                        label = "DB -> HTML + PDF" if pdf else "DB -> HTML"
+                        times.append(_clock(f"{kind}: {label}", start))
                 print(
                     f"  {kind}: frame of {frame.height:,} episodes "
                     f"{statistics.median(frames):.2f} s, DB -> HTML "
@@ -436,6 +437,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--db-cases", type=int, default=1_000_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "hw-bench")
     parser.add_argument("--skip-real", action="store_true")
@@ -446,7 +448,7 @@ def main() -> None:
     if not args.skip_memory:
         synthetic_report(args.cases, args.out, args.repeat)
     if args.db_cases:
-        database_reports(args.db_cases, args.out, args.repeat)
+        database_reports(args.db_cases, args.out, args.repeat, args.databases.split(","))
     if not args.skip_real:
         real_reports(data, args.out)
 
