@@ -1,12 +1,16 @@
-"""Benchmark: metrics and the monitor report for 1,000,000 cases, the DB -> frame step, and the
-report from the real takedown histories (PhishTank 2018-2019, URLhaus 2019-2022).
+"""Benchmark: metrics and the monitor report for 1,000,000 cases, in memory and from SQLite and
+PostgreSQL, and the report from the real takedown histories (PhishTank 2018-2019, URLhaus
+2019-2022).
 
-Targets (issue 5): metrics + full HTML report for 1M cases < 20 s, PDF < 60 s, on 2 cores.
+Targets (issues 5 and 18): metrics + full HTML report for 1M cases < 20 s, PDF < 60 s, on 2
+cores, both from a frame in memory and from the database (the same cases bulk-loaded into
+SQLite and PostgreSQL: a check every 6 h while online, three failed checks once removed;
+printed: DB -> frame, DB -> HTML, DB -> HTML + PDF beside the in-memory figures).
 Peer measured in the same run: lifelines' Kaplan-Meier (1M right-censored times) against the
 Kaplan-Meier curves of hostwatch.metrics.bounds on the same input.
 
-Usage: .venv/bin/python bench/report.py [--cases 1000000] [--db-cases 100000] [--out DIR]
-       [--skip-real] [--repeat 1]
+Usage: .venv/bin/python bench/report.py [--cases 1000000] [--db-cases 1000000] [--out DIR]
+       [--skip-real] [--skip-memory] [--databases sqlite,postgresql] [--repeat 1]
 Reads the real data from HOSTWATCH_TEST_DATA (default ../shared/data).
 """
 
@@ -18,8 +22,9 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -103,146 +108,221 @@ def peer_km(frame: pl.DataFrame) -> None:
     )
 
 
-def _realistic_database(url: str, n_cases: int) -> int:
-    """Cases with messages, deliveries and a check every 6 h until 3 failed checks; returns rows."""
-    from sqlalchemy import insert
-
+def _world_tables(n_cases: int) -> tuple[Any, dict[str, pl.DataFrame]]:
+    """The synthetic world as table rows: each case with its URL, notice, message, delivery,
+    a check every 6 h while online (at most 400) and three failed checks once removed."""
     from hostwatch.metrics.synthetic import synthetic_world
-    from hostwatch.model.case import Case
-    from hostwatch.model.check import Check
-    from hostwatch.model.db import engine_for, migrate
-    from hostwatch.model.message import Delivery, Message, MessageCase
-    from hostwatch.model.notice import Notice
-    from hostwatch.model.party import Provider
-    from hostwatch.model.url import Url
 
-    migrate(url)
     world = synthetic_world(n_cases, n_providers=300, seed=11)
     f = world.frame
     now = datetime(2025, 1, 2, tzinfo=UTC)
     names = sorted(set(f["provider"].to_list()))
-    pid = {name: i + 1 for i, name in enumerate(names)}
-    rows = 0
-    engine = engine_for(url)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Provider),
-            [{"id": pid[n], "name": n, "created_at": now, "updated_at": now} for n in names],
+    providers = pl.DataFrame({"id": range(1, len(names) + 1), "name": names}).with_columns(
+        created_at=pl.lit(now), updated_at=pl.lit(now)
+    )
+    f = f.join(providers.select(pl.col("name").alias("provider"), pl.col("id").alias("pid")),
+               on="provider")  # fmt: skip
+    cid = pl.col("case_id")
+    tables = {
+        "providers": providers,
+        "urls": f.select(
+            cid.alias("id"),
+            "url",
+            scheme=pl.lit("http"),
+            host="host",
+            host_type=pl.lit("domain"),
+            registered_domain="registered_domain",
+            first_seen_at="notice_at",
+        ),
+        "notices": f.select(
+            cid.alias("id"),
+            notice_key=pl.format("k{}", cid),
+            url_id=cid,
+            source=pl.lit("bench"),
+            format=pl.lit("csv"),
+            received_at="notice_at",
+            raw=pl.lit(""),
+        ),
+        "cases": f.select(
+            cid.alias("id"),
+            url_id=cid,
+            party_key=pl.col("pid").cast(pl.Utf8),
+            provider_id="pid",
+            reseller="reseller",
+            country="country",
+            state=pl.lit("notified"),
+            state_since="start_at",
+            opened_at="notice_at",
+        ),
+        "messages": f.select(
+            cid.alias("id"),
+            ticket=pl.format("T{}", cid),
+            to_address=pl.lit("abuse@x.invalid"),
+            kind=pl.lit("notice"),
+            subject=pl.lit(""),
+            body=pl.lit(""),
+            message_id_header=pl.format("<{}@bench>", cid),
+            created_at="start_at",
+        ),
+        "message_cases": f.select(cid.alias("message_id"), case_id=cid),
+        "deliveries": f.select(
+            cid.alias("message_id"),
+            attempted_at="start_at",
+            transport=pl.lit("outbox"),
+            outcome=pl.lit("sent"),
+        ),
+    }
+    hours = pl.duration(microseconds=(pl.col("h") * 3.6e9).cast(pl.Int64))
+    online = (
+        f.select(cid, "start_at", "left_hours")
+        .with_columns(
+            k=pl.int_ranges(0, ((pl.col("left_hours") / 6.0).ceil().cast(pl.Int64)).clip(0, 400))
         )
-        urls, notices, cases, messages, links, deliveries, checks = [], [], [], [], [], [], []
-        for r in f.iter_rows(named=True):
-            cid = r["case_id"]
-            notice_at = r["notice_at"]
-            start = r["start_at"]
-            urls.append(
-                {
-                    "id": cid,
-                    "url": r["url"],
-                    "scheme": "http",
-                    "host": r["host"],
-                    "host_type": "domain",
-                    "registered_domain": r["registered_domain"],
-                    "first_seen_at": notice_at,
-                }
-            )
-            notices.append(
-                {
-                    "id": cid,
-                    "notice_key": f"k{cid}",
-                    "url_id": cid,
-                    "source": "bench",
-                    "format": "csv",
-                    "received_at": notice_at,
-                    "raw": "",
-                }
-            )
-            cases.append(
-                {
-                    "id": cid,
-                    "url_id": cid,
-                    "party_key": str(pid[r["provider"]]),
-                    "provider_id": pid[r["provider"]],
-                    "reseller": r["reseller"],
-                    "country": r["country"],
-                    "state": "notified",
-                    "state_since": start,
-                    "opened_at": notice_at,
-                }
-            )
-            messages.append(
-                {
-                    "id": cid,
-                    "ticket": f"T{cid}",
-                    "to_address": "abuse@x.invalid",
-                    "kind": "notice",
-                    "subject": "",
-                    "body": "",
-                    "message_id_header": f"<{cid}@bench>",
-                    "created_at": start,
-                }
-            )
-            links.append({"message_id": cid, "case_id": cid})
-            deliveries.append(
-                {"message_id": cid, "attempted_at": start, "transport": "outbox", "outcome": "sent"}
-            )
-            left, right = r["left_hours"], r["right_hours"]
-            seen = [*np.arange(0.0, left, 6.0)[:400].tolist(), left]
-            for hours in seen:
-                checks.append(
-                    {
-                        "url_id": cid,
-                        "case_id": cid,
-                        "outcome": "ok",
-                        "online": True,
-                        "checked_at": start + timedelta(hours=hours),
-                    }
+        .explode("k")
+        .drop_nulls("k")
+        .select(cid, "start_at", h=pl.col("k") * 6.0)
+    )
+    last = f.select(cid, "start_at", h=pl.col("left_hours"))
+    gone = (
+        f.filter(pl.col("right_hours").is_finite())
+        .select(cid, "start_at", "right_hours", j=pl.lit([0.0, 1.0, 2.0]))
+        .explode("j")
+        .select(cid, "start_at", h=pl.col("right_hours") + pl.col("j"))
+    )
+    checks = pl.concat(
+        [
+            online.with_columns(online=pl.lit(True), outcome=pl.lit("ok")),
+            last.with_columns(online=pl.lit(True), outcome=pl.lit("ok")),
+            gone.with_columns(online=pl.lit(False), outcome=pl.lit("dns-fail")),
+        ]
+    )
+    tables["checks"] = checks.select(
+        url_id=cid, case_id=cid, outcome="outcome", online="online",
+        checked_at=pl.col("start_at") + hours,
+    )  # fmt: skip
+    return world, tables
+
+
+def _bulk_fill(url: str, tables: dict[str, pl.DataFrame]) -> int:
+    """Write the rows as a bulk load would: COPY on PostgreSQL, Arrow ingest (ADBC) on SQLite.
+
+    Columns the rows leave out get the model's default; instants are stored as SQLAlchemy
+    stores them (SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' text). Returns the rows written.
+    """
+    from hostwatch.model import Base
+    from hostwatch.model.db import migrate
+
+    migrate(url)
+    rows = 0
+    for name, frame in tables.items():
+        table = Base.metadata.tables[name]
+        defaults = [
+            pl.lit(column.default.arg).alias(column.name)  # type: ignore[union-attr]
+            for column in table.columns
+            if column.name not in frame.columns
+            and column.default is not None
+            and column.default.is_scalar  # type: ignore[union-attr]
+        ]
+        tables[name] = frame.with_columns(defaults)
+        rows += frame.height
+    if url.startswith("sqlite"):
+        import adbc_driver_sqlite.dbapi
+
+        with adbc_driver_sqlite.dbapi.connect(url.removeprefix("sqlite:///")) as conn:
+            for name, frame in tables.items():
+                stored = frame.with_columns(
+                    pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
+                    pl.col(pl.Boolean).cast(pl.Int8),
                 )
-            if np.isfinite(right):
-                for j in range(3):
-                    checks.append(
-                        {
-                            "url_id": cid,
-                            "case_id": cid,
-                            "outcome": "dns-fail",
-                            "online": False,
-                            "checked_at": start + timedelta(hours=right + j),
-                        }
-                    )
-        for model, batch in (
-            (Url, urls),
-            (Notice, notices),
-            (Case, cases),
-            (Message, messages),
-            (MessageCase, links),
-            (Delivery, deliveries),
-            (Check, checks),
-        ):
-            for i in range(0, len(batch), 50_000):
-                conn.execute(insert(model), batch[i : i + 50_000])
-            rows += len(batch)
+                with conn.cursor() as cursor:
+                    cursor.adbc_ingest(name, stored.to_arrow(), mode="append")
+            conn.commit()
+        return rows
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        for name, frame in tables.items():
+            columns = ", ".join(frame.columns)
+            with conn.cursor().copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                for start in range(0, frame.height, 500_000):
+                    chunk = frame.slice(start, 500_000)
+                    copy.write(chunk.write_csv(include_header=False, quote_style="non_numeric"))
+            if "id" in frame.columns:  # the sequences go on after the ids written
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"(SELECT max(id) FROM {name}))"
+                )
     return rows
 
 
-def database_frame(n_cases: int) -> None:
+def _pg_database() -> str | None:
+    """A fresh PostgreSQL database on 127.0.0.1 (trust), or None when none answers."""
+    import uuid
+
+    import psycopg
+
+    name = f"hw_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        print(f"  PostgreSQL not reachable ({exc}); skipped")
+        return None
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_pg(url: str) -> None:
+    import psycopg
+
+    from hostwatch.model.db import engine_for
+
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_reports(n_cases: int, out: Path, repeat: int, kinds: list[str]) -> None:
+    """Database -> frame, -> HTML report, -> PDF report, on SQLite and on PostgreSQL."""
     from hostwatch.metrics.frame import load_frame
     from hostwatch.metrics.period import parse_period
+    from hostwatch.report.build import ReportOptions
+    from hostwatch.report.source import report_from_database
 
-    print(f"\ndatabase -> frame: {n_cases:,} cases (SQLite)")
+    print(f"\ndatabase -> frame -> report: {n_cases:,} cases")
+    start = time.perf_counter()
+    world, tables = _world_tables(n_cases)
+    _clock(f"rows for the tables ({sum(t.height for t in tables.values()):,}, not counted)", start)
+    period = parse_period("2024")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        start = time.perf_counter()
-        rows = _realistic_database(url, n_cases)
-        _clock(f"build the database ({rows:,} rows, not counted)", start)
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            frame = load_frame(url, parse_period("2024"))
-            times.append(time.perf_counter() - start)
-        per_million = statistics.median(times) * 1_000_000 / max(frame.height, 1)
-        print(
-            f"  frame of {frame.height:,} episodes: median {statistics.median(times):.2f} s "
-            f"(3 runs) = {per_million:.1f} s per million cases"
-        )
+        for kind in kinds:
+            url = f"sqlite:///{tmp}/bench.db" if kind == "sqlite" else _pg_database()
+            if url is None:
+                continue
+            try:
+                start = time.perf_counter()
+                rows = _bulk_fill(url, dict(tables))
+                _clock(f"{kind}: bulk fill, {rows:,} rows (not counted)", start)
+                frames, htmls, pdfs = [], [], []
+                for run in range(repeat):
+                    start = time.perf_counter()
+                    frame = load_frame(url, period)
+                    frames.append(_clock(f"{kind}: DB -> frame ({frame.height:,})", start))
+                    for pdf, times in ((False, htmls), (True, pdfs)):
+                        options = ReportOptions(sizes=world.sizes, simulated=True)
+                        start = time.perf_counter()
+                        report_from_database(url, period, out / f"{kind}-{run}", options, pdf=pdf)
+                        label = "DB -> HTML + PDF" if pdf else "DB -> HTML"
+                        times.append(_clock(f"{kind}: {label}", start))
+                print(
+                    f"  {kind}: frame of {frame.height:,} episodes "
+                    f"{statistics.median(frames):.2f} s, DB -> HTML "
+                    f"{statistics.median(htmls):.2f} s (target < 20 s), DB -> HTML + PDF "
+                    f"{statistics.median(pdfs):.2f} s (target < 60 s); median of {repeat}"
+                )
+            finally:
+                if kind == "postgresql":
+                    _drop_pg(url)
 
 
 def _attributor(data: Path):  # type: ignore[no-untyped-def]
@@ -355,7 +435,9 @@ def real_reports(data: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--db-cases", type=int, default=100_000)
+    parser.add_argument("--db-cases", type=int, default=1_000_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "hw-bench")
     parser.add_argument("--skip-real", action="store_true")
@@ -363,9 +445,10 @@ def main() -> None:
     data = Path(os.environ.get("HOSTWATCH_TEST_DATA", REPO.parent / "shared" / "data"))
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, output {args.out}")
     warm_imports()
-    synthetic_report(args.cases, args.out, args.repeat)
+    if not args.skip_memory:
+        synthetic_report(args.cases, args.out, args.repeat)
     if args.db_cases:
-        database_frame(args.db_cases)
+        database_reports(args.db_cases, args.out, args.repeat, args.databases.split(","))
     if not args.skip_real:
         real_reports(data, args.out)
 

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "orders": "orders",
     "sanctions": "orders",
     "report": "report",
+    "census": "census",
     "contacts": "takedown",
     "bounces": "takedown",
     "run": "takedown",

@@ -19,7 +19,9 @@ online") or ``not-checkable`` (never seen online, and the policy forbids checkin
 Timing comes from checks, listing observations and deliveries, not from the case columns, so the
 frame can be recomputed from the immutable records at any time. Times are fetched as epoch seconds
 computed in SQL (the same expression on SQLite and PostgreSQL) and the episode logic is columnar
-(Polars), so a million cases cost seconds, not a Python loop.
+(Polars), so a million cases cost seconds, not a Python loop. Results travel column-wise
+(:mod:`.columnar_read`: COPY on PostgreSQL, Arrow through ADBC on SQLite), never as a Python
+tuple per row.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from hostwatch.metrics.columnar_read import FrameReader
 from hostwatch.metrics.period import Period
 from hostwatch.model.attribution import Attribution
 from hostwatch.model.case import Case
@@ -102,10 +105,13 @@ class epoch_seconds(FunctionElement[float]):
 
 @compiles(epoch_seconds, "sqlite")
 def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; julianday() would lose microseconds.
+    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; julianday() would lose microseconds. The whole
+    # seconds come from the first 19 characters: SQLite before 3.42 rounds strftime('%s') of
+    # '...:49.9995' up to :50, which put such instants a second late. unixepoch() (SQLite 3.38)
+    # costs a third of strftime() over tens of millions of checks.
     col = compiler.process(element.clauses, **kw)
     return (
-        f"(CAST(strftime('%s', {col}) AS REAL)"
+        f"(CAST(unixepoch(substr({col}, 1, 19)) AS REAL)"
         f" + COALESCE(CAST(NULLIF('0.' || substr({col}, 21), '0.') AS REAL), 0.0))"
     )
 
@@ -115,35 +121,11 @@ def _epoch_default(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
-def _read(conn: Connection, query: Any, schema: dict[str, Any]) -> pl.DataFrame:
-    """Run ``query`` on the driver's own cursor: millions of plain tuples, no ORM row objects.
-
-    Queries here bind only numbers and strings (instants are compared as epoch seconds), so the
-    driver needs no type adaptation; booleans are selected as integers for the same reason.
-    """
-    compiled = query.compile(dialect=conn.dialect)
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    frame = pl.DataFrame(rows, schema={k: _wire(v) for k, v in schema.items()}, orient="row")
-    return frame.cast(schema)
-
-
-def _wire(dtype: Any) -> Any:
-    return pl.Int8 if dtype == pl.Boolean else dtype
-
-
 def _flag(column: Any) -> Any:
     return cast(column, Integer)
 
 
-def _units(conn: Connection) -> pl.DataFrame:
+def _units(reader: FrameReader) -> pl.DataFrame:
     """Cases, plus one unit per noticed URL that has no case (imported histories)."""
     cases = select(
         Case.id.label("case_id"),
@@ -165,8 +147,7 @@ def _units(conn: Connection) -> pl.DataFrame:
         .where(~select(Case.id).where(Case.url_id == Notice.url_id).exists())
         .group_by(Notice.url_id)
     )
-    return _read(
-        conn,
+    return reader.read(
         union_all(cases, orphans),
         {
             "case_id": pl.Int64,
@@ -179,7 +160,7 @@ def _units(conn: Connection) -> pl.DataFrame:
     )
 
 
-def _notices(conn: Connection, period: Period) -> pl.DataFrame:
+def _notices(reader: FrameReader, period: Period) -> pl.DataFrame:
     query = (
         select(
             Notice.url_id,
@@ -189,20 +170,20 @@ def _notices(conn: Connection, period: Period) -> pl.DataFrame:
         .where(epoch_seconds(Notice.received_at) < period.end.timestamp())
         .group_by(Notice.url_id)
     )
-    return _read(conn, query, {"url_id": pl.Int64, "notice_s": pl.Float64, "notices": pl.Int32})
+    return reader.read(query, {"url_id": pl.Int64, "notice_s": pl.Float64, "notices": pl.Int32})
 
 
-def _first_delivery(conn: Connection) -> pl.DataFrame:
+def _first_delivery(reader: FrameReader) -> pl.DataFrame:
     query = (
         select(MessageCase.case_id, func.min(epoch_seconds(Delivery.attempted_at)))
         .join(Delivery, Delivery.message_id == MessageCase.message_id)
         .where(Delivery.outcome == "sent")
         .group_by(MessageCase.case_id)
     )
-    return _read(conn, query, {"case_id": pl.Int64, "message_s": pl.Float64})
+    return reader.read(query, {"case_id": pl.Int64, "message_s": pl.Float64})
 
 
-def _latest_attribution(conn: Connection) -> pl.DataFrame:
+def _latest_attribution(reader: FrameReader) -> pl.DataFrame:
     ranked = select(
         Attribution.url_id,
         Attribution.provider_id,
@@ -235,8 +216,7 @@ def _latest_attribution(conn: Connection) -> pl.DataFrame:
         .select_from(ranked.outerjoin(Provider, Provider.id == ranked.c.provider_id))
         .where(ranked.c.rank == 1)
     )
-    return _read(
-        conn,
+    return reader.read(
         query,
         {
             "url_id": pl.Int64,
@@ -252,10 +232,9 @@ def _latest_attribution(conn: Connection) -> pl.DataFrame:
     )
 
 
-def _urls(conn: Connection) -> pl.DataFrame:
+def _urls(reader: FrameReader) -> pl.DataFrame:
     query = select(Url.id, Url.url, Url.host, Url.registered_domain)
-    return _read(
-        conn,
+    return reader.read(
         query,
         {"url_id": pl.Int64, "url": pl.Utf8, "host": pl.Utf8, "registered_domain": pl.Utf8},
     )
@@ -266,7 +245,7 @@ def refused_by_policy() -> Any:
     return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
 
 
-def _events(conn: Connection, period: Period) -> pl.DataFrame:
+def _events(reader: FrameReader, period: Period) -> pl.DataFrame:
     """Every online/offline sighting up to the period end: checks and feed listings.
 
     ``evidence`` is 0 for a conclusive sighting, 1 for a check the policy refused, 2 for another
@@ -300,8 +279,7 @@ def _events(conn: Connection, period: Period) -> pl.DataFrame:
             epoch_seconds(Observation.observed_at) < period.end.timestamp(),
         )
     )
-    return _read(
-        conn,
+    return reader.read(
         union_all(checks, listings),
         {
             "url_id": pl.Int64,
@@ -406,7 +384,12 @@ def _instant(column: str) -> pl.Expr:
 
 
 def build_frame(
-    conn: Connection, period: Period, *, offline_after: int = 3, exclude_stale: bool = False
+    conn: Connection,
+    period: Period,
+    *,
+    offline_after: int = 3,
+    exclude_stale: bool = False,
+    columnar: bool = True,
 ) -> pl.DataFrame:
     """Read the records through ``conn`` and return the frame for episodes starting in ``period``.
 
@@ -416,12 +399,22 @@ def build_frame(
 
     Sightings after the period end are ignored, so an episode still online at the end is
     right-censored there and a period's figures do not change once it is over.
+
+    ``columnar=False`` reads every query row by row through ``conn`` (the portable transport of
+    :mod:`.columnar_read`); the figures are the same either way, only slower.
     """
-    units = _units(conn)
-    notices = _notices(conn, period)
+    with FrameReader(conn, columnar=columnar) as reader:
+        return _build(reader, period, offline_after, exclude_stale)
+
+
+def _build(
+    reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool
+) -> pl.DataFrame:
+    units = _units(reader)
+    notices = _notices(reader, period)
     units = (
         units.join(notices, on="url_id", how="inner")
-        .join(_first_delivery(conn), on="case_id", how="left")
+        .join(_first_delivery(reader), on="case_id", how="left")
         .with_row_index("unit")
         .with_columns(
             start_s=pl.coalesce("message_s", "notice_s"),
@@ -430,13 +423,13 @@ def build_frame(
             .otherwise(pl.lit("notice")),
         )
     )
-    events = _events(conn, period)
+    events = _events(reader, period)
     refused = events.filter(pl.col("evidence") == 1)
     blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
     rows = _bounds(episodes(units, events.filter(pl.col("evidence") == 0), offline_after))
     rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
-    rows = rows.join(_latest_attribution(conn), on="url_id", how="left").join(
-        _urls(conn), on="url_id", how="left"
+    rows = rows.join(_latest_attribution(reader), on="url_id", how="left").join(
+        _urls(reader), on="url_id", how="left"
     )
     frame = rows.select(
         pl.col("case_id"),
