@@ -335,7 +335,9 @@ def test_report_command_writes_html_pdf_and_exports(db_url: str, settings, tmp_p
 
     populate(db_url)
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["report", "--period", "2024", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["report", "--period", "2024", "--edition", "restricted", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     for name in (
         "report.html",
