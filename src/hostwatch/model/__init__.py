@@ -27,6 +27,7 @@ from hostwatch.model.party import Contact, Provider, ProviderAsset
 from hostwatch.model.service import ApiToken, WatchlistEntry
 from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
+from hostwatch.model.triage import SourceTrust, TriageVerdict
 from hostwatch.model.url import Url
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "RateBucket",
     "SanctionRecord",
     "Snapshot",
+    "SourceTrust",
+    "TriageVerdict",
     "Url",
     "WatchlistEntry",
 ]

@@ -17,7 +17,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -33,16 +33,15 @@ _XARF_TYPES = {"phishing", "malware", "fraud", "exposed_data", "brand_infringeme
 _UNSAFE_SUBJECT = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _REASONS = {
     "csam": (
-        "An analyst of the hotline assessed the material at this location as child sexual abuse "
-        "material (CSAM). Its distribution is a criminal offence under Directive 2011/93/EU and "
-        "the national criminal law of every EU member state."
+        "The material at this location is child sexual abuse material (CSAM). Its distribution "
+        "is a criminal offence under Directive 2011/93/EU and the national criminal law of every "
+        "EU member state."
     ),
     "phishing": "The page at this location impersonates a trusted party to obtain credentials.",
     "malware": "The file at this location is malicious software.",
 }
 _DEFAULT_REASON = (
-    "An analyst of the hotline assessed the information at this location as illegal content "
-    "(classification: {classification})."
+    "The information at this location is illegal content (classification: {classification})."
 )
 _LEVEL_NOTE = (
     "You receive this notice as {role} for the location(s) below because the party that hosts "
@@ -61,6 +60,12 @@ class Item:
     kind: str  # notice | renotice | reappeared
     first_message_at: datetime | None
     reported_at: datetime | None
+    assessed_on: date | None = None
+    """The day an analyst of the hotline assessed it (triage); None when no analyst did."""
+    reported_by: str | None = None
+    """The source of the report the notice rests on."""
+    legal_basis: str | None = None
+    """The legal basis the analyst gave with the verdict."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,20 @@ def _reason(classification: str | None) -> str:
         return _REASONS["csam"]
     key = (classification or "").lower()
     return _REASONS.get(key, _DEFAULT_REASON.format(classification=classification or "unspecified"))
+
+
+def assessment_line(item: Item) -> str | None:
+    """How the material was judged, truthfully: by an analyst on a day, or by the source."""
+    source = safe_subject(item.reported_by or "", 100)
+    if item.assessed_on is not None:
+        via = f"; reported by {source}" if source else ""
+        return f"Assessment: assessed by the hotline on {item.assessed_on.isoformat()}{via}"
+    if source:
+        return (
+            f"Assessment: reported by {source}, a source whose reports are assessed before "
+            "they reach the hotline"
+        )
+    return None
 
 
 def xarf_report(item: Item, ticket: str, settings: Settings, now: datetime) -> dict[str, Any]:
@@ -174,6 +193,10 @@ def compose(
         elif item.kind == "reappeared":
             lines.append("     Reachable again after it had been removed")
         lines.append(f"     Reason: {_reason(item.classification)}")
+        if item.legal_basis:
+            lines.append(f"     Legal basis: {safe_subject(item.legal_basis, 2000)}")
+        if judged := assessment_line(item):
+            lines.append(f"     {judged}")
     lines += [
         "",
         f"Notifier: {settings.notifier_name} <{settings.notifier_email}>",

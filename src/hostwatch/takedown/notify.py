@@ -40,6 +40,7 @@ from hostwatch.takedown.contacts import ContactBook
 from hostwatch.takedown.policy import Policy, Rules, Step
 from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
+from hostwatch.takedown.triage import NOTICE_MAY_GO, assessment
 
 log = logging.getLogger(__name__)
 MESSAGE_STATES = ("new", "notified", "reachable", "escalated", "reappeared")
@@ -128,6 +129,7 @@ def _due_cases(session: Session, now: datetime) -> list[Case]:
         .where(
             Case.state.in_(MESSAGE_STATES),
             Case.held.is_(False),
+            NOTICE_MAY_GO,
             Case.next_message_at.is_not(None),
             Case.next_message_at <= now,
         )
@@ -150,6 +152,7 @@ def _item(session: Session, case: Case, kind: str) -> Item:
     reported = session.scalar(
         select(func.min(Notice.received_at)).where(Notice.url_id == case.url_id)
     )
+    judged = assessment(session, case)
     return Item(
         case_id=case.id,
         url=url.url if url else "",
@@ -158,6 +161,9 @@ def _item(session: Session, case: Case, kind: str) -> Item:
         kind="notice" if kind in ("notice", "escalation") else kind,
         first_message_at=case.first_message_at,
         reported_at=reported,
+        assessed_on=judged.assessed_on,
+        reported_by=judged.reported_by,
+        legal_basis=judged.legal_basis,
     )
 
 
@@ -237,6 +243,7 @@ _WAITING = select(
     exists().where(
         Case.state.in_(MESSAGE_STATES),
         Case.held.is_(False),
+        NOTICE_MAY_GO,
         Case.next_message_at.is_not(None),
         Case.next_message_at <= bindparam("now"),
     ),
