@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "orders": "orders",
     "sanctions": "orders",
     "report": "report",
+    "sources": "sources",
+    "triage": "triage",
     "contacts": "takedown",
     "bounces": "takedown",
     "run": "takedown",
