@@ -41,7 +41,7 @@ def report_from_database(
     with engine_for(database_url).connect() as conn:
         frame = build_frame(conn, period, offline_after=offline_after)
         options.snapshots = list(options.snapshots) or snapshots_used(conn)
-        options.quality = data_quality(conn, frame, period)
+        options.quality = data_quality(conn, frame, period, options.generated_at)
     options.period_label = period.label
     if not options.sources:
         options.sources = [f"hostwatch database ({engine_for(database_url).dialect.name})"]

@@ -378,6 +378,7 @@ def queue_figures(
         )
     ).all()
     ages = sorted(_hours((at - when).total_seconds()) for when in opened)
+    oldest = min(opened, default=None)
     window = [TriageVerdict.decided_at <= at]
     if since is not None:
         window.append(TriageVerdict.decided_at >= since)
@@ -391,6 +392,7 @@ def queue_figures(
     return {
         "waiting": len(ages),
         "oldest_hours": ages[-1] if ages else None,
+        "oldest_since": oldest.isoformat() if oldest else None,
         "median_age_hours": round(statistics.median(ages), 2) if ages else None,
         "decided": {verdict: by_verdict.get(verdict, 0) for verdict in VERDICTS},
         "wait_median_hours": round(statistics.median(waits), 2) if waits else None,

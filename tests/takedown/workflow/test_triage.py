@@ -240,6 +240,15 @@ def test_not_illegal_and_not_reachable_close_without_a_notice_all_or_none(
         assert figures["wait_median_hours"] == 2.0
         # rebuilt for an earlier instant: all four were waiting an hour in
         assert queue_figures(session, T0 + timedelta(hours=1))["waiting"] == 4
+    # the same figures in the data-quality numbers (CLI; the API and the report share them)
+    quality = json.loads(
+        desk.run("metrics", "quality", "--period", "2024", "--format", "json", hours=30)
+    )
+    assert quality["triage"].pop("at").startswith("2024-03-02T16:00:00")
+    assert quality["triage"] == figures
+    table = desk.run("metrics", "quality", "--period", "2024", "--format", "csv", hours=30)
+    assert f"triage queue,1,,{T0.isoformat()}," in table
+    assert "triage verdicts: not-illegal,2," in table
 
 
 def test_sources_set_decides_for_cases_opened_afterwards(
