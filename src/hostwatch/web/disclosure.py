@@ -108,6 +108,8 @@ API_ROUTES: dict[str, Route] = {
     "POST /orders/proposals": Route(frozenset({"analyst", "regulator"}), "order_proposal"),
     "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
     "GET /register": OPEN,  # published decisions: providers and sanctions, never a location
+    "GET /triage": Route(STAFF, "triage_item"),  # URLs waiting for an analyst: staff only
+    "POST /triage/verdicts": Route(STAFF, "triage_verdict"),
 }
 """Every route under /api/v1: who may call it and what it returns."""
 
@@ -144,6 +146,8 @@ PORTAL_PAGES: dict[str, Route] = {
     "POST /orders/{reference}/{kind}": Route(PROVIDER_ONLY),
     "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
     "GET /register": OPEN,
+    "GET /triage": Route(STAFF, "triage_item"),
+    "POST /triage": Route(STAFF),
 }
 """Every portal page (paths as the browser sees them)."""
 
@@ -354,6 +358,10 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "watchlist_alert": None,
     "audit_head": None,
     "dossier": None,
+    # triage: reported URLs no analyst has judged yet, and the verdicts; staff only (a provider
+    # never learns that a report about it waits, nor who judged it)
+    "triage_item": None,
+    "triage_verdict": None,
 }
 """Per record kind, per field, the roles that see it. None: every field for the roles the
 route admits, which the matrix test holds to oversight roles (or aggregates)."""
