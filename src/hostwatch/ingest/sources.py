@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hostwatch.model.audit import record
-from hostwatch.model.notice import IngestRun
+from hostwatch.model.notice import Notice
 from hostwatch.model.triage import SourceTrust
 
 PUBLIC_FEED_FORMATS = frozenset(
@@ -78,9 +78,8 @@ class SourceView:
     set_by: str | None
     set_at: datetime | None
     formats: tuple[str, ...]
-    files: int
     notices: int
-    last_ingest_at: datetime | None
+    last_received_at: datetime | None
 
     @property
     def trust(self) -> str:
@@ -94,31 +93,28 @@ class SourceView:
             "set_by": self.set_by,
             "set_at": self.set_at.isoformat() if self.set_at else None,
             "formats": list(self.formats),
-            "files": self.files,
             "notices": self.notices,
-            "last_ingest_at": self.last_ingest_at.isoformat() if self.last_ingest_at else None,
+            "last_received_at": self.last_received_at.isoformat()
+            if self.last_received_at
+            else None,
         }
 
 
 def list_sources(session: Session) -> list[SourceView]:
-    """Every source configured or seen by an intake, with its trust and how it got it.
+    """Every source configured or named by a notice, with its trust and how it got it.
 
-    A source seen in several formats without a configuration is assessed only if every one of
-    them is an assessed format; the list says so rather than hiding the mixed case.
+    Notices, not intake runs, name the sources: an IntelMQ file carries one per event
+    (``feed.name``). A source seen in several formats without a configuration is listed as
+    assessed only if every one of them is; each notice is still judged by its own format.
     """
-    runs = session.execute(
-        select(
-            IngestRun.source,
-            IngestRun.format,
-            func.count(),
-            func.coalesce(func.sum(IngestRun.accepted), 0),
-            func.max(IngestRun.started_at),
-        ).group_by(IngestRun.source, IngestRun.format)
-    ).all()
+    seen: dict[str, list[tuple[str, int, datetime | None]]] = {}
+    for source, fmt, count, last in session.execute(
+        select(Notice.source, Notice.format, func.count(), func.max(Notice.received_at)).group_by(
+            Notice.source, Notice.format
+        )
+    ):
+        seen.setdefault(source, []).append((fmt, int(count), last))
     configured = {row.source: row for row in session.scalars(select(SourceTrust))}
-    seen: dict[str, list[tuple[str, int, int, datetime | None]]] = {}
-    for source, fmt, files, notices, last in runs:
-        seen.setdefault(source, []).append((fmt, int(files), int(notices), last))
     views = []
     for name in sorted(set(seen) | set(configured)):
         parts = sorted(seen.get(name, []))
@@ -127,7 +123,7 @@ def list_sources(session: Session) -> list[SourceView]:
         assessed = (
             row.assessed
             if row is not None
-            else all(is_assessed({}, name, fmt) for fmt in formats) and bool(formats)
+            else bool(formats) and all(is_assessed({}, name, fmt) for fmt in formats)
         )
         views.append(
             SourceView(
@@ -137,9 +133,8 @@ def list_sources(session: Session) -> list[SourceView]:
                 set_by=row.set_by if row else None,
                 set_at=row.set_at if row else None,
                 formats=formats,
-                files=sum(p[1] for p in parts),
-                notices=sum(p[2] for p in parts),
-                last_ingest_at=max((p[3] for p in parts if p[3]), default=None),
+                notices=sum(p[1] for p in parts),
+                last_received_at=max((p[2] for p in parts if p[2]), default=None),
             )
         )
     return views

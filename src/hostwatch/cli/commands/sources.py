@@ -22,7 +22,7 @@ def _fail(message: str) -> typer.Exit:
 def sources_list(
     output: Annotated[str, typer.Option("--format", help="table | json")] = "table",
 ) -> None:
-    """Every source configured or ingested, its trust level and where that level comes from."""
+    """Every source configured or named by a notice, its trust level and where it comes from."""
     from hostwatch.ingest.sources import list_sources
     from hostwatch.model.db import migrate, session_scope
     from hostwatch.settings import get_settings
@@ -40,7 +40,7 @@ def sources_list(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("source", "trust", "set by", "formats", "files", "notices")
+    table = Table("source", "trust", "set by", "formats", "notices", "last received")
     for v in views:
         how = f"{v.set_by} ({v.set_at:%Y-%m-%d})" if v.configured and v.set_at else "default"
         table.add_row(
@@ -48,8 +48,8 @@ def sources_list(
             v.trust,
             escape(how),
             ", ".join(v.formats),
-            str(v.files),
             str(v.notices),
+            f"{v.last_received_at:%Y-%m-%d %H:%M}" if v.last_received_at else "",
         )
     Console().print(table)
 
