@@ -62,7 +62,10 @@ def triage_list(
 
     from hostwatch.takedown.compose import display_url
 
-    table = Table("case", "waiting h", "url", "reported as", "sources", "last check", "provider")
+    table = Table("case", "waiting h")
+    table.add_column("url", overflow="fold", min_width=24)
+    for name in ("reported as", "sources", "last check", "provider"):
+        table.add_column(name)
     for row in rows:
         seen = row["last_check_online"]
         table.add_row(
@@ -79,7 +82,11 @@ def triage_list(
     oldest = figures["oldest_hours"]
     console.print(
         f"{figures['waiting']} waiting"
-        + (f", oldest {oldest:.1f} h, median {figures['median_age_hours']:.1f} h" if oldest else "")
+        + (
+            f", oldest {oldest:.1f} h, median {figures['median_age_hours']:.1f} h"
+            if oldest is not None
+            else ""
+        )
     )
 
 
