@@ -76,6 +76,15 @@ def seed_pending(world: World, count: int = 3) -> list[int]:
 
 def test_api_queue_and_verdicts_are_for_staff_only(client: TestClient, world: World) -> None:
     ids = seed_pending(world)
+    provider = bearer(world.tokens["alpha"])
+
+    def provider_sees() -> set[int]:
+        cases = {c["id"] for c in client.get(f"{API}/cases", headers=provider).json()}
+        feed = {c["id"] for c in client.get(f"{API}/feed", headers=provider).json()}
+        assert cases & set(ids) == feed & set(ids)  # the case list and the feed agree
+        return cases & set(ids)
+
+    assert provider_sees() == set()  # no one assessed them: the provider hears nothing yet
     for role in ("provider", "researcher", "regulator"):
         token = world.tokens["alpha" if role == "provider" else role]
         assert client.get(f"{API}/triage", headers=bearer(token)).status_code == 403
@@ -115,6 +124,7 @@ def test_api_queue_and_verdicts_are_for_staff_only(client: TestClient, world: Wo
     assert again.status_code == 409
     assert f"case {ids[0]} is not waiting for triage (already decided: illegal)" in again.text
     assert [q["case_id"] for q in client.get(f"{API}/triage", headers=analyst).json()] == ids[2:]
+    assert provider_sees() == set(ids[:2])  # found illegal: now the provider's own cases
     with session_scope(world.db_url) as s:
         verdicts = s.scalars(select(TriageVerdict).order_by(TriageVerdict.case_id)).all()
         assert [(v.case_id, v.verdict) for v in verdicts] == [(i, "illegal") for i in ids[:2]]

@@ -2,7 +2,9 @@
 
 A provider hears about the cases in its verified space
 (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`) that are open or were removed
-or closed in the last ``RECENT_DAYS``. It never hears about other parties: the states
+or closed in the last ``RECENT_DAYS``, and only once the case's notices may go
+(:data:`hostwatch.takedown.triage.NOTICE_MAY_GO`): never of a report no one has assessed yet, or
+that an analyst found not illegal. It never hears about other parties: the states
 ``escalated`` and ``moved`` (which say that someone else was written to, or that the URL moved to
 another provider) are told under the names in :data:`PROVIDER_STATES`. The web feed, the portal
 and the digest e-mail all take their cases and states from here.
@@ -21,6 +23,7 @@ from hostwatch.attribution.asset_match import cases_in_verified_space
 from hostwatch.model import Case, Contact, Message, Provider, Url
 from hostwatch.settings import Settings
 from hostwatch.takedown.compose import message_id, new_ticket, safe_subject
+from hostwatch.takedown.triage import NOTICE_MAY_GO
 
 RECENT_DAYS = 30
 DONE_STATES = ("removed", "closed")
@@ -44,7 +47,7 @@ def feed_cases(
         select(Case, Url.url, Provider.name)
         .join(Url, Url.id == Case.url_id)
         .outerjoin(Provider, Provider.id == Case.provider_id)
-        .where(cases_in_verified_space(session, provider_id))
+        .where(cases_in_verified_space(session, provider_id), NOTICE_MAY_GO)
         .where(or_(Case.state.not_in(DONE_STATES), Case.state_since >= since))
         .order_by(Case.opened_at.desc(), Case.id.desc())
     ).all()

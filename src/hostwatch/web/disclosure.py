@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
 from hostwatch.attribution.asset_match import cases_in_verified_space, in_verified_space
@@ -42,6 +42,7 @@ from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.model import ApiToken, Case, Provider
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES, provider_state
+from hostwatch.takedown.triage import NOTICE_MAY_GO
 from hostwatch.web.auth import ROLES, Principal
 
 FULL = frozenset({"admin", "analyst", "regulator"})
@@ -188,12 +189,13 @@ def attribution_filter(session: Session, principal: Principal) -> ColumnElement[
 
 def case_filter(session: Session, principal: Principal) -> ColumnElement[bool]:
     """Which cases the principal may read: a provider only those in its verified space
-    (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`)."""
+    (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`) whose notices may go: it
+    never learns of a report that waits for triage or that an analyst found not illegal."""
     if principal.role != "provider":
         return true()
     if principal.provider_id is None:
         return false()
-    return cases_in_verified_space(session, principal.provider_id)
+    return and_(cases_in_verified_space(session, principal.provider_id), NOTICE_MAY_GO)
 
 
 def provider_filter(principal: Principal) -> ColumnElement[bool]:
