@@ -66,3 +66,23 @@ def test_notices_say_truthfully_who_assessed_the_material(demo_out: Path) -> Non
         assessed += body.count("Assessment: assessed by the hotline on 2025-")
         reported += body.count("Assessment: reported by simulated-hotline, a source whose")
     assert assessed > 0 and reported > 0
+
+
+def test_the_report_gives_the_same_triage_figures_as_the_records(demo_out: Path) -> None:
+    import re
+
+    counts = dict(_rows(demo_out, "SELECT verdict, count(*) FROM triage_verdicts GROUP BY verdict"))
+    waiting = _rows(demo_out, "SELECT count(*) FROM cases WHERE triage = 'pending'")[0][0]
+    html = (demo_out / "report.html").read_text()
+    found = re.search(
+        r"In the period (\d+) were found illegal, (\d+) not illegal and (\d+) not reachable"
+        r".*?; (\d+) still waited",
+        html,
+    )
+    assert found is not None
+    assert [int(n) for n in found.groups()] == [
+        counts.get("illegal", 0),
+        counts.get("not-illegal", 0),
+        counts.get("not-reachable", 0),
+        waiting,
+    ]

@@ -1,7 +1,7 @@
 """Triage before notice: a case reported only by unassessed sources waits for an analyst.
 
-Whether a case waits is decided when it opens (:func:`on_open`): if any notice of its URL came
-from an assessed source (:mod:`hostwatch.ingest.sources`), notice-and-takedown starts at once;
+Whether a case waits is decided when it opens (:meth:`Intake.on_open`): if any notice of its URL
+came from an assessed source (:mod:`hostwatch.ingest.sources`), notice-and-takedown starts at once;
 else the case is ``pending``. Its checks run either way; only its notices wait
 (:data:`NOTICE_MAY_GO`, the one condition every due-message query applies). An analyst records a
 verdict per case or for many at once (:func:`decide`), never seeing content through hostwatch:
@@ -63,7 +63,7 @@ def _reports(session: Session, url_id: int) -> list[tuple[str, str]]:
         select(Notice.source, Notice.format)
         .where(Notice.url_id == url_id)
         .order_by(Notice.received_at, Notice.id)
-    )
+    ).all()
     return [(source, fmt) for source, fmt in rows]
 
 
@@ -82,61 +82,92 @@ def _illegal_verdict(session: Session, url_id: int) -> TriageVerdict | None:
     )
 
 
-def on_open(session: Session, case: Case, *, now: datetime, trust: Mapping[str, bool]) -> None:
-    """Decide whether the new ``case``'s notices wait for an analyst (``trust``: the
-    configured sources, :func:`hostwatch.ingest.sources.configured_trust`)."""
-    reports = _reports(session, case.url_id)
-    if _first_assessed(reports, trust) is not None:
-        case.triage = None
-        return
-    earlier = _illegal_verdict(session, case.url_id)
-    if earlier is not None:
-        case.triage = ILLEGAL
-        case.classification = earlier.classification
+CHUNK = 5000
+"""URLs read per query when a pass of case opening looks at many at once."""
+
+
+class Intake:
+    """Triage for one pass of case opening: the trust levels, and the notices and ``illegal``
+    verdicts of the URLs the pass looks at, each read in a few queries for the whole pass rather
+    than one per case (a pass after a large intake opens hundreds of thousands of cases)."""
+
+    def __init__(self, session: Session, url_ids: Iterable[int]) -> None:
+        self.session = session
+        self.trust = configured_trust(session)
+        self.reports: dict[int, list[tuple[str, str]]] = {}
+        self.verdicts: dict[int, TriageVerdict] = {}
+        ids = sorted(set(url_ids))
+        # nothing the pass writes is read here: no flush needed before these reads
+        with session.no_autoflush:
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                for url_id, source, fmt in session.execute(
+                    select(Notice.url_id, Notice.source, Notice.format)
+                    .where(Notice.url_id.in_(chunk))
+                    .order_by(Notice.url_id, Notice.received_at, Notice.id)
+                ):
+                    self.reports.setdefault(url_id, []).append((source, fmt))
+                for url_id, verdict in session.execute(
+                    select(Case.url_id, TriageVerdict)
+                    .join(Case, Case.id == TriageVerdict.case_id)
+                    .where(Case.url_id.in_(chunk), TriageVerdict.verdict == ILLEGAL)
+                    .order_by(TriageVerdict.decided_at, TriageVerdict.id)
+                ):
+                    self.verdicts[url_id] = verdict  # the latest wins
+
+    def on_open(self, case: Case, *, now: datetime) -> None:
+        """Decide whether the new ``case``'s notices wait for an analyst."""
+        reports = self.reports.get(case.url_id, [])
+        if _first_assessed(reports, self.trust) is not None:
+            case.triage = None
+            return
+        earlier = self.verdicts.get(case.url_id)
+        if earlier is not None:
+            case.triage = ILLEGAL
+            case.classification = earlier.classification
+            record(
+                self.session,
+                at=now,
+                actor="workflow",
+                action="triage.inherited",
+                object_type="case",
+                object_id=case.id,
+                reason=f"the URL was assessed illegal on {earlier.decided_at:%Y-%m-%d} "
+                f"(verdict {earlier.id} on case {earlier.case_id})",
+                data={"verdict_id": earlier.id, "classification": earlier.classification},
+            )
+            return
+        case.triage = PENDING
+        sources = sorted({source for source, _ in reports})
         record(
-            session,
+            self.session,
             at=now,
             actor="workflow",
-            action="triage.inherited",
+            action="triage.queued",
             object_type="case",
             object_id=case.id,
-            reason=f"the URL was assessed illegal on {earlier.decided_at:%Y-%m-%d} "
-            f"(verdict {earlier.id} on case {earlier.case_id})",
-            data={"verdict_id": earlier.id, "classification": earlier.classification},
+            reason="reported only by unassessed sources: " + ", ".join(sources),
+            data={"sources": sources},
         )
-        return
-    case.triage = PENDING
-    sources = sorted({source for source, _ in reports})
-    record(
-        session,
-        at=now,
-        actor="workflow",
-        action="triage.queued",
-        object_type="case",
-        object_id=case.id,
-        reason="reported only by unassessed sources: " + ", ".join(sources),
-        data={"sources": sources},
-    )
 
-
-def reconsider(session: Session, case: Case, *, now: datetime, trust: Mapping[str, bool]) -> None:
-    """A new notice came for a pending case's URL: an assessed source ends the wait."""
-    if case.triage != PENDING:
-        return
-    source = _first_assessed(_reports(session, case.url_id), trust)
-    if source is None:
-        return
-    case.triage = None
-    record(
-        session,
-        at=now,
-        actor="workflow",
-        action="triage.not-needed",
-        object_type="case",
-        object_id=case.id,
-        reason=f"reported by {source}, an assessed source",
-        data={"source": source},
-    )
+    def reconsider(self, case: Case, *, now: datetime) -> None:
+        """A new notice came for a pending case's URL: an assessed source ends the wait."""
+        if case.triage != PENDING:
+            return
+        source = _first_assessed(self.reports.get(case.url_id, []), self.trust)
+        if source is None:
+            return
+        case.triage = None
+        record(
+            self.session,
+            at=now,
+            actor="workflow",
+            action="triage.not-needed",
+            object_type="case",
+            object_id=case.id,
+            reason=f"reported by {source}, an assessed source",
+            data={"source": source},
+        )
 
 
 @dataclass(frozen=True)

@@ -280,3 +280,72 @@ def test_sources_set_decides_for_cases_opened_afterwards(
     with session_scope(settings.database_url) as session:
         actions = set(session.scalars(select(AuditEvent.action)))
     assert {"source.assessed", "source.unassessed", "triage.not-needed"} <= actions
+
+
+def test_a_new_hoster_s_case_takes_the_url_s_illegal_verdict(settings: Settings) -> None:
+    """The material was assessed; only its place changed: no second wait at the new hoster."""
+    from hostwatch.identity import url_id
+    from hostwatch.model import Attribution, Notice, Provider, Url
+    from hostwatch.takedown.cases import open_cases
+    from hostwatch.takedown.triage import Decision, decide
+
+    url = "http://moving.example/kit/"
+    uid = url_id(url)
+    with session_scope(settings.database_url) as session:
+        for name in ("First Host", "Second Host"):
+            session.add(Provider(name=name, source="manual", created_at=T0, updated_at=T0))
+        session.add(
+            Url(
+                id=uid,
+                url=url,
+                scheme="http",
+                host="moving.example",
+                host_type="domain",
+                first_seen_at=T0,
+            )
+        )
+        session.flush()
+        providers = dict(session.execute(select(Provider.name, Provider.id)).tuples().all())
+        notice = Notice(
+            notice_key="m" * 64,
+            url_id=uid,
+            source="urlhaus",
+            format="urlhaus",
+            classification="malware",
+            received_at=T0,
+            raw=url,
+        )
+        session.add(notice)
+        session.flush()
+        for hours, name in ((0, "First Host"), (30, "Second Host")):
+            session.add(
+                Attribution(
+                    url_id=uid,
+                    notice_id=notice.id,
+                    at=T0 + timedelta(hours=hours),
+                    computed_at=T0 + timedelta(hours=hours),
+                    status="ok",
+                    host="moving.example",
+                    ips=["127.0.0.9"],
+                    ip="127.0.0.9",
+                    provider_id=providers[name],
+                    country="NL",
+                )
+            )
+            session.flush()
+            if hours == 0:
+                open_cases(session, now=T0)
+                first = session.scalar(select(Case).where(Case.url_id == uid))
+                assert first is not None and first.triage == "pending"
+                decision = Decision("illegal", "malware", "Art. 139d Sr")
+                decide(session, [first.id], decision, analyst="a", now=T0 + timedelta(hours=2))
+    with session_scope(settings.database_url) as session:
+        open_cases(session, now=T0 + timedelta(hours=30))
+        cases = session.scalars(select(Case).where(Case.url_id == uid).order_by(Case.id)).all()
+        assert [(c.state, c.triage) for c in cases] == [("moved", "illegal"), ("new", "illegal")]
+        inherited = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "triage.inherited", AuditEvent.object_id == str(cases[1].id)
+            )
+        )
+        assert inherited is not None and "assessed illegal on 2024-03-01" in inherited.reason
