@@ -287,17 +287,19 @@ class Assessment:
     assessed_on: date | None
     """The day an analyst of the hotline found it illegal; None when none did."""
     reported_by: str | None
-    """The source whose report the notice rests on: the first assessed one, else the first."""
+    """The source the notice rests on: the first assessed one, or after a verdict the first."""
     legal_basis: str | None
 
 
-def assessment(session: Session, case: Case, trust: Mapping[str, bool] | None = None) -> Assessment:
-    """How ``case``'s material was judged, for the text of its notice."""
+def assessment(session: Session, case: Case) -> Assessment:
+    """How ``case``'s material was judged, for the text of its notice.
+
+    A case that needed no triage names its first assessed source; one opened before triage
+    existed from unassessed sources only names none, rather than call them assessed.
+    """
     reports = _reports(session, case.url_id)
     if case.triage is None:
-        trust = configured_trust(session) if trust is None else trust
-        source = _first_assessed(reports, trust)
-        return Assessment(None, source or (reports[0][0] if reports else None), None)
+        return Assessment(None, _first_assessed(reports, configured_trust(session)), None)
     verdict = _illegal_verdict(session, case.url_id) if case.triage == ILLEGAL else None
     return Assessment(
         verdict.decided_at.date() if verdict else None,

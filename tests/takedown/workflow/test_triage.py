@@ -349,3 +349,24 @@ def test_a_new_hoster_s_case_takes_the_url_s_illegal_verdict(settings: Settings)
             )
         )
         assert inherited is not None and "assessed illegal on 2024-03-01" in inherited.reason
+
+
+def test_the_assessment_line_claims_nothing_it_cannot_back(settings: Settings) -> None:
+    from datetime import date
+
+    from hostwatch.takedown.compose import Item, compose
+
+    def body(**assessment: object) -> str:
+        item = Item(1, "http://x.example/", None, "csam", "notice", None, T0, **assessment)  # type: ignore[arg-type]
+        return compose(
+            settings, contact_name="X", role="hoster", level=0, items=[item], ticket="T", now=T0
+        ).body
+
+    legacy = body()  # a case from before triage, reported only by a feed: no claim at all
+    assert "Assessment" not in legacy and "analyst" not in legacy.lower()
+    hostile = body(reported_by="feed\r\nBcc: x@evil.test", assessed_on=date(2024, 3, 2))
+    line = next(x for x in hostile.splitlines() if "Assessment" in x)
+    assert line.strip() == (
+        "Assessment: assessed by the hotline on 2024-03-02; reported by feed  Bcc: x@evil.test"
+    )
+    assert "\nBcc:" not in hostile
