@@ -208,3 +208,36 @@ def test_analyst_triages_in_bulk_in_the_portal(  # type: ignore[no-untyped-def]
     _login(page, server, world.tokens["alpha"])
     response = page.goto(server.base + "/triage")
     assert response is not None and response.status == 403
+
+
+def test_concurrent_verdicts_on_the_same_cases_record_exactly_one(
+    server: Server, world: World
+) -> None:
+    """Ten analysts submit at once (a real server, its writer queue, the row locks): one wins,
+    the others are told the cases were already decided, and each case has one verdict."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    ids = seed_pending(world)
+    body = {"cases": ids, "verdict": "not-illegal"}
+
+    def submit(_: int) -> int:
+        answer = httpx.post(
+            f"{server.base}{API}/triage/verdicts",
+            json=body,
+            headers=bearer(world.tokens["analyst"]),
+            timeout=60,
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = sorted(pool.map(submit, range(10)))
+    assert codes == [200] + [409] * 9
+    with session_scope(world.db_url) as s:
+        rows = s.execute(select(TriageVerdict.case_id).order_by(TriageVerdict.case_id)).all()
+        events = s.scalars(
+            select(AuditEvent.object_id).where(AuditEvent.action == "triage.not-illegal")
+        ).all()
+    assert [r[0] for r in rows] == ids
+    assert sorted(int(e) for e in events) == ids
