@@ -44,7 +44,7 @@ NOT_ILLEGAL_SHARE = 0.08
 LEGAL_BASIS = {
     "csam": "Art. 252 Wetboek van Strafrecht (NL); Directive 2011/93/EU",
     "phishing": "Art. 326 and 232 Wetboek van Strafrecht (NL): fraud, misuse of credentials",
-    "malware": "Art. 139d Wetboek van Strafrecht (NL): tools for computer intrusion",
+    "malware-distribution": "Art. 139d Wetboek van Strafrecht (NL): tools for computer intrusion",
 }
 DEFAULT_BASIS = "Wetboek van Strafrecht (NL), as the hotline's assessment guide sets out"
 
