@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "sanctions": "orders",
     "report": "report",
     "census": "census",
+    "sources": "sources",
+    "triage": "triage",
     "contacts": "takedown",
     "bounces": "takedown",
     "run": "takedown",

@@ -3,7 +3,8 @@
 Beside every set of takedown figures the report and the API say how many episodes are
 unattributed (their own group in every grouping), never confirmed online and not checkable (both
 kept out of takedown time), how many checks were inconclusive and why, and when the checker
-itself was down.
+itself was down, and how the triage queue stood: how many notices waited for an analyst at the
+period's end (or now, for a period still running), since when, and the verdicts given in it.
 
 Checker outage windows are the checker's own (:func:`hostwatch.takedown.checker.health.
 outage_windows`, the one computation of them): from the first unhealthy batch to the first
@@ -12,6 +13,7 @@ healthy one after it (``recovered_at``), or to the period's end while it goes on
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -25,6 +27,7 @@ from hostwatch.metrics.period import Period
 from hostwatch.metrics.takedown import NOT_CHECKABLE, NOT_CONFIRMED
 from hostwatch.model.check import Check
 from hostwatch.takedown.checker.health import outage_windows
+from hostwatch.takedown.triage import queue_figures
 
 COLUMNS = {
     "figure": pl.Utf8,
@@ -67,6 +70,13 @@ def inconclusive_checks(conn: Connection, period: Period) -> dict[str, Any]:
     return {"count": sum(by_reason.values()), "by_reason": by_reason}
 
 
+def triage_queue(conn: Connection, period: Period, now: datetime | None) -> dict[str, Any]:
+    """The triage queue at the period's end (or at ``now`` if earlier), and its verdicts."""
+    at = min(period.end, now) if now is not None else period.end
+    with Session(bind=conn) as session:
+        return {"at": at.isoformat(), **queue_figures(session, at, since=period.start)}
+
+
 def _part(count: int, total: int) -> dict[str, Any]:
     return {"count": count, "share": round(count / total, 6) if total else None}
 
@@ -82,7 +92,9 @@ def frame_quality(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def data_quality(conn: Connection, frame: pl.DataFrame, period: Period) -> dict[str, Any]:
+def data_quality(
+    conn: Connection, frame: pl.DataFrame, period: Period, now: datetime | None = None
+) -> dict[str, Any]:
     """The whole data-quality document of ``frame`` (the period's episodes) and its checks."""
     outages = checker_outages(conn, period)
     return {
@@ -94,16 +106,19 @@ def data_quality(conn: Connection, frame: pl.DataFrame, period: Period) -> dict[
             "hours": round(sum(o["hours"] for o in outages), 3),
             "windows": outages,
         },
+        "triage": triage_queue(conn, period, now),
     }
 
 
-def load_quality(database_url: str, period: Period, *, offline_after: int = 3) -> dict[str, Any]:
+def load_quality(
+    database_url: str, period: Period, *, offline_after: int = 3, now: datetime | None = None
+) -> dict[str, Any]:
     """The data-quality document for ``period`` from the database at ``database_url``."""
     from hostwatch.model.db import engine_for
 
     with engine_for(database_url).connect() as conn:
         frame = build_frame(conn, period, offline_after=offline_after)
-        return data_quality(conn, frame, period)
+        return data_quality(conn, frame, period, now)
 
 
 def quality_table(doc: dict[str, Any]) -> pl.DataFrame:
@@ -132,6 +147,13 @@ def quality_table(doc: dict[str, Any]) -> pl.DataFrame:
                     "end": w["end"],
                 }
             )
+    triage = doc.get("triage")
+    if triage is not None:
+        rows.append(
+            {"figure": "triage queue", "count": triage["waiting"], "start": triage["oldest_since"]}
+        )
+        for verdict, count in triage["decided"].items():
+            rows.append({"figure": f"triage verdicts: {verdict}", "count": count})
     return pl.DataFrame(
         [{name: row.get(name) for name in COLUMNS} for row in rows], schema=COLUMNS, orient="row"
     )

@@ -29,6 +29,7 @@ from hostwatch.model.reply import ReportReply
 from hostwatch.model.service import ApiToken, WatchlistEntry
 from hostwatch.model.service_state import PortalSession, RateBucket
 from hostwatch.model.snapshot import Snapshot
+from hostwatch.model.triage import SourceTrust, TriageVerdict
 from hostwatch.model.url import Url
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "ReportReply",
     "SanctionRecord",
     "Snapshot",
+    "SourceTrust",
+    "TriageVerdict",
     "Url",
     "WatchlistEntry",
 ]

@@ -59,6 +59,9 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(20), default="new")
     state_since: Mapped[datetime] = mapped_column(UTCDateTime)
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+    triage: Mapped[str | None] = mapped_column(String(16))
+    """None: a source that is assessed reported it; else pending, or the analyst's verdict
+    (illegal, not-illegal, not-reachable). Only notices wait for it (``takedown.triage``)."""
     hold_reason: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -82,4 +85,5 @@ class Case(Base):
         Index(None, "provider_id"),
         Index(None, "ticket", unique=True),
         Index(None, "attribution_id"),  # a provider's cases, from the attributions it may read
+        Index(None, "triage"),
     )

@@ -73,7 +73,7 @@ def report_from_database(
             previous = build_frame(conn, before, offline_after=offline_after)
             options.previous_label = before.label
         options.snapshots = list(options.snapshots) or snapshots_used(conn)
-        options.quality = data_quality(conn, frame, period)
+        options.quality = data_quality(conn, frame, period, options.generated_at)
         options.ownership = ownership_report(frame, read_parties(conn), options.country)
         with Session(bind=conn) as session:
             options.replies = replies_for(session, period.label)

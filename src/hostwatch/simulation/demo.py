@@ -27,6 +27,8 @@ from pathlib import Path
 from hostwatch.clock import Clock
 from hostwatch.model.db import migrate, session_scope
 from hostwatch.settings import Settings
+from hostwatch.simulation.analyst import SimulatedAnalyst
+from hostwatch.simulation.feeds import PUBLIC_SOURCE
 from hostwatch.simulation.reference import write_reference
 from hostwatch.simulation.regulator import RegulatorSummary, SimulatedRegulator
 from hostwatch.simulation.replay import PassOutcome, Replay, ReplaySummary
@@ -230,6 +232,7 @@ def _replay(
     replay: Replay, settings: Settings, progress: Callable[[str, float], None] | None
 ) -> tuple[ReplaySummary, SimulatedRegulator]:
     from hostwatch.ingest.pipeline import ingest_file
+    from hostwatch.ingest.sources import set_trust
     from hostwatch.takedown.checker import CheckOptions, CheckSession, Politeness, Timeouts
     from hostwatch.takedown.policy import DEFAULT_POLICY, load_policy
     from hostwatch.takedown.send import Transport
@@ -252,9 +255,14 @@ def _replay(
     politeness = Politeness(per_host=16, min_interval=0.0)
     patient = CheckOptions(timeouts=Timeouts(CHECK_TIMEOUT, CHECK_TIMEOUT, CHECK_TIMEOUT))
 
-    def ingest(path: Path) -> None:
-        ingest_file(path, settings.database_url, format="intelmq", clock=replay.clock)
+    def ingest(path: Path, source: str | None) -> None:
+        ingest_file(
+            path, settings.database_url, format="intelmq", source=source, clock=replay.clock
+        )
 
+    with session_scope(settings.database_url) as session:
+        set_trust(session, PUBLIC_SOURCE, assessed=False, actor="demo", now=replay.clock.now())
+    analyst = SimulatedAnalyst(settings, replay.state, replay.seed)
     regulator = SimulatedRegulator(settings, replay.world, policy, transport)
     with CheckSession(settings, options=patient, politeness=politeness) as checks:
 
@@ -262,11 +270,14 @@ def _replay(
             if fresh:  # attributed first, so the desks' languages are known before any notice
                 attribute_new(settings, Clock.at(clock.now()))
                 _dutch_desks(settings, clock.now())
+            analyst.decide_due(clock.now())
             report = run_pass(
                 settings, clock, policy=policy, transport=transport, checks=checks, fresh=fresh
             )
+            analyst.read_queue(clock.now())
             ordered = regulator.step(clock)
-            return report.delivered.sent > 0 or ordered, report.next_due
+            due = [t for t in (report.next_due, analyst.next_review()) if t is not None]
+            return report.delivered.sent > 0 or ordered, min(due, default=None)
 
         summary = replay.run(
             one_pass,
@@ -275,6 +286,7 @@ def _replay(
             if progress
             else None,
         )
+    summary.verdicts = dict(sorted(analyst.verdicts.items()))
     return summary, regulator
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import email
 import email.utils
-import hashlib
 import heapq
 import os
 import re
@@ -29,9 +28,16 @@ import numpy as np
 
 from hostwatch.clock import Clock
 from hostwatch.settings import Settings
-from hostwatch.simulation.feeds import write_intelmq
+from hostwatch.simulation.feeds import PUBLIC_SOURCE, is_public_report, write_intelmq
 from hostwatch.simulation.servers import HostingState
-from hostwatch.simulation.world import Party, SimNotice, World, order_delay, removal_delay
+from hostwatch.simulation.world import (
+    Party,
+    SimNotice,
+    World,
+    order_delay,
+    removal_delay,
+    stable_key,
+)
 
 URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
 ORDER_PREFIX = "ORD-"
@@ -78,11 +84,8 @@ class ReplaySummary:
     reappearances: int = 0
     moves: int = 0
     requests: int = 0
-
-
-def _key(text: str) -> int:
-    """A stable number for a text (``hash()`` differs per process: PYTHONHASHSEED)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+    verdicts: dict[str, int] = field(default_factory=dict)
+    """The simulated analyst's triage verdicts, by verdict."""
 
 
 class Replay:
@@ -161,7 +164,12 @@ class Replay:
         holder = self.world.party(party.parent) if party.parent else None
         if recipient == party.abuse:
             rng = np.random.default_rng(
-                [self.seed, _key(notice.reference), _key(recipient), int(sent_at.timestamp())]
+                [
+                    self.seed,
+                    stable_key(notice.reference),
+                    stable_key(recipient),
+                    int(sent_at.timestamp()),
+                ]
             )
             hours = removal_delay(party, sent_at, self.world, rng)
         elif holder is not None and recipient == holder.abuse:
@@ -188,7 +196,13 @@ class Replay:
             return
         # seeded by the notice's reference, not its URL: the URL carries the servers' port
         rng = np.random.default_rng(
-            [self.seed, _key(notice.reference), _key(recipient), int(sent_at.timestamp()), 1]
+            [
+                self.seed,
+                stable_key(notice.reference),
+                stable_key(recipient),
+                int(sent_at.timestamp()),
+                1,
+            ]
         )
         hours = order_delay(party, rng)
         if hours is None:
@@ -232,7 +246,7 @@ class Replay:
     def run(
         self,
         run_pass: Callable[[Clock, bool], PassOutcome],
-        ingest: Callable[[Path], object],
+        ingest: Callable[[Path, str | None], object],
         progress: Callable[[float], None] | None = None,
     ) -> ReplaySummary:
         notices = self.world.notices
@@ -266,8 +280,14 @@ class Replay:
                 arrived.append(notices[i])
                 i += 1
             if arrived:
-                feed = write_intelmq(arrived, self._feed_dir / f"{at:%Y%m%dT%H%M}.jsonl")
-                ingest(feed)
+                # the hotline's own case tool (assessed), and its public web form (unassessed)
+                hotline = [n for n in arrived if not is_public_report(n)]
+                public = [n for n in arrived if is_public_report(n)]
+                if hotline:
+                    ingest(write_intelmq(hotline, self._feed_dir / f"{at:%Y%m%dT%H%M}.jsonl"), None)
+                if public:
+                    path = self._feed_dir / f"{at:%Y%m%dT%H%M}-public.jsonl"
+                    ingest(write_intelmq(public, path, PUBLIC_SOURCE), PUBLIC_SOURCE)
                 self.summary.notices += len(arrived)
             delivered, due = run_pass(self.clock, bool(arrived) or not self.summary.passes)
             self.summary.passes += 1

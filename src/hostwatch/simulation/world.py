@@ -8,11 +8,18 @@ and content that moves to another host.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+
+
+def stable_key(text: str) -> int:
+    """A stable number for a text (``hash()`` differs per process: PYTHONHASHSEED)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
 
 SIMULATED = "SIMULATED"
 

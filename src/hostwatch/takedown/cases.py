@@ -21,6 +21,7 @@ from hostwatch.model.party import Contact
 from hostwatch.model.url import Url
 from hostwatch.takedown.contacts import ContactBook, automatic_contact, find_contact
 from hostwatch.takedown.states import OPEN_STATES, transition
+from hostwatch.takedown.triage import Intake
 
 HOSTER_ROLES = ("reseller", "provider")
 
@@ -115,6 +116,7 @@ def open_cases(session: Session, *, now: datetime) -> Opened:
     if not attributions:  # most passes: nothing new, and no contact book to load
         return Opened(0, 0)
     book = ContactBook.load(session)
+    triage = Intake(session, (attribution.url_id for attribution in attributions))
     for attribution in attributions:
         url = session.get(Url, attribution.url_id)
         if url is None:
@@ -129,6 +131,7 @@ def open_cases(session: Session, *, now: datetime) -> Opened:
         if same:
             for case in same:
                 case.attribution_id = attribution.id
+                triage.reconsider(case, now=now)
             continue
         for case in existing:
             if case.state in OPEN_STATES and case.state != "moved":
@@ -161,6 +164,7 @@ def open_cases(session: Session, *, now: datetime) -> Opened:
             reason=f"opened from attribution {attribution.id} ({attribution.status})",
             data={"url_id": url.id, "party_key": key, "contact_id": case.contact_id},
         )
+        triage.on_open(case, now=now)
         opened += 1
     return Opened(opened, moved)
 

@@ -91,8 +91,11 @@ _REASONS = {
     "malware": _("The file at this location is malicious software."),
 }
 _DEFAULT_REASON = _("The information at this location is illegal content ({classification}).")
-_ASSESSED = _("assessed as such by an analyst of the hotline on {date}")
-_UNASSESSED = _("reported to the hotline; not yet assessed by an analyst")
+_ASSESSED = _("assessed by the hotline on {date}")
+_REPORTED_BY = _("reported by {source}")
+_TRUSTED_SOURCE = _(
+    "reported by {source}, a source whose reports are assessed before they reach the hotline"
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,11 @@ class Item:
     deadline_basis: str | None = None
     """``code`` (the code of conduct's hours from the first notice) or an order's reference."""
     assessed_on: date | None = None
-    """When an analyst assessed the notice; None: no analyst saw it (a feed's report)."""
+    """The day an analyst of the hotline assessed it (triage); None when no analyst did."""
+    reported_by: str | None = None
+    """The source of the report the notice rests on."""
+    legal_basis: str | None = None
+    """The legal basis the analyst gave with the verdict."""
 
 
 @dataclass(frozen=True)
@@ -241,13 +248,7 @@ class Letter:
 def _item_lines(number: int, item: Item, gettext: Callable[[str], str]) -> list[str]:
     lines = [
         f"{number:>3}. {gettext('Ticket')} {item.ticket}: {display_url(item.url)}",
-        f"     {gettext('Classification')}: {label(item.classification, gettext)} ("
-        + (
-            gettext(_ASSESSED).format(date=item.assessed_on.isoformat())
-            if item.assessed_on
-            else gettext(_UNASSESSED)
-        )
-        + ")",
+        f"     {gettext('Classification')}: {label(item.classification, gettext)}",
         f"     {gettext('First reported')}: {_stamp(item.reported_at)}",
     ]
     if item.last_online_at:
@@ -284,7 +285,23 @@ def _item_lines(number: int, item: Item, gettext: Callable[[str], str]) -> list[
     elif item.kind == "reappeared":
         lines.append("     " + gettext("Reachable again after it had been removed"))
     lines.append(f"     {gettext('Reason')}: {_reason(item.classification, gettext)}")
+    if item.legal_basis:
+        lines.append(f"     {gettext('Legal basis')}: {safe_subject(item.legal_basis, 2000)}")
+    if judged := assessment_line(item, gettext):
+        lines.append(f"     {gettext('Assessment')}: {judged}")
     return lines
+
+
+def assessment_line(item: Item, gettext: Callable[[str], str]) -> str | None:
+    """How the material was judged, truthfully: by an analyst on a day, or by a source whose
+    reports are assessed before they reach us; nothing at all when neither is known."""
+    source = safe_subject(item.reported_by or "", 100)
+    if item.assessed_on is not None:
+        judged = gettext(_ASSESSED).format(date=item.assessed_on.isoformat())
+        return judged + ("; " + gettext(_REPORTED_BY).format(source=source) if source else "")
+    if source:
+        return gettext(_TRUSTED_SOURCE).format(source=source)
+    return None
 
 
 def _role_line(letter: Letter, items: list[Item], gettext: Callable[[str], str]) -> str:

@@ -28,6 +28,7 @@ from hostwatch.model.url import Url
 from hostwatch.takedown.compose import Item
 from hostwatch.takedown.policy import Rules
 from hostwatch.takedown.threads import case_ticket
+from hostwatch.takedown.triage import assessment
 
 
 @dataclass
@@ -176,6 +177,7 @@ def make_item(
         customer = case.reseller or hoster_name or facts.providers.get(case.provider_id or 0)
         if customer == contact.name:
             customer = None
+    judged = assessment(session, case)
     return Item(
         case_id=case.id,
         url=url.url if url else "",
@@ -195,4 +197,7 @@ def make_item(
         host=host,
         deadline_at=deadline,
         deadline_basis=basis,
+        assessed_on=judged.assessed_on,
+        reported_by=judged.reported_by,
+        legal_basis=judged.legal_basis,
     )

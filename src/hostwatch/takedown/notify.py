@@ -61,6 +61,7 @@ from hostwatch.takedown.referrals import Routes
 from hostwatch.takedown.send import MAX_ATTEMPTS, Attempt, Transport, backoff
 from hostwatch.takedown.states import transition
 from hostwatch.takedown.threads import Thread, case_ticket, thread_for
+from hostwatch.takedown.triage import NOTICE_MAY_GO
 from hostwatch.takedown.webhook import payload as webhook_payload
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ def _due_cases(session: Session, now: datetime) -> list[Case]:
         .where(
             Case.state.in_(MESSAGE_STATES),
             Case.held.is_(False),
+            NOTICE_MAY_GO,
             Case.next_message_at.is_not(None),
             Case.next_message_at <= now,
         )
@@ -405,6 +407,7 @@ _WAITING = select(
     exists().where(
         Case.state.in_(MESSAGE_STATES),
         Case.held.is_(False),
+        NOTICE_MAY_GO,
         Case.next_message_at.is_not(None),
         Case.next_message_at <= bindparam("now"),
     ),

@@ -2,7 +2,9 @@
 
 A provider hears about the cases in its verified space
 (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`) that are open or were removed
-or closed in the last ``RECENT_DAYS``. It never hears about other parties: the states
+or closed in the last ``RECENT_DAYS``, and only once the case's notices may go
+(:data:`hostwatch.takedown.triage.NOTICE_MAY_GO`): never of a report no one has assessed yet, or
+that an analyst found not illegal. It never hears about other parties: the states
 ``escalated`` and ``moved`` (which say that someone else was written to, or that the URL moved to
 another provider) are told under the names in :data:`PROVIDER_STATES`. The web feed, the portal
 and the digest e-mail all take their cases and states from here.
@@ -22,6 +24,7 @@ from hostwatch.attribution.asset_match import cases_in_verified_space
 from hostwatch.model import Case, Contact, Message, Provider, Url
 from hostwatch.settings import Settings
 from hostwatch.takedown.compose import message_id, new_ticket, safe_subject
+from hostwatch.takedown.triage import NOTICE_MAY_GO
 
 RECENT_DAYS = 30
 DONE_STATES = ("removed", "closed")
@@ -41,6 +44,7 @@ def feed_filter(session: Session, provider_id: int, now: datetime) -> ColumnElem
     since = now - timedelta(days=RECENT_DAYS)
     return and_(
         cases_in_verified_space(session, provider_id),
+        NOTICE_MAY_GO,  # a report waiting for triage, or found not illegal, is not its business
         or_(Case.state.not_in(DONE_STATES), Case.state_since >= since),
     )
 

@@ -44,6 +44,7 @@ from hostwatch.takedown.notify import (
 )
 from hostwatch.takedown.policy import Policy, load_policy
 from hostwatch.takedown.send import Transport
+from hostwatch.takedown.triage import NOTICE_MAY_GO, notices_may_go
 from hostwatch.takedown.verdicts import CHECK_STATES, apply_check, due_for_check
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ def check_cases(
 def _message_due(case: Case, now: datetime) -> bool:
     return (
         not case.held
+        and notices_may_go(case)
         and case.state in MESSAGE_STATES
         and case.next_message_at is not None
         and case.next_message_at <= now
@@ -281,7 +283,7 @@ def earliest_due(session: Session) -> datetime | None:
 
 _EARLIEST_DUE = select(
     select(func.min(Case.next_message_at))
-    .where(Case.held.is_(False), Case.state.in_(MESSAGE_STATES))
+    .where(Case.held.is_(False), NOTICE_MAY_GO, Case.state.in_(MESSAGE_STATES))
     .scalar_subquery(),
     select(func.min(Case.next_check_at))
     .where(Case.held.is_(False), Case.state.in_(CHECK_STATES))

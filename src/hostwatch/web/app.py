@@ -33,7 +33,15 @@ from hostwatch.model.db import (
 )
 from hostwatch.settings import Settings
 from hostwatch.web import resellers
-from hostwatch.web.api import attributions, cases, notices, orders, providers, service_admin
+from hostwatch.web.api import (
+    attributions,
+    cases,
+    notices,
+    orders,
+    providers,
+    service_admin,
+    triage,
+)
 from hostwatch.web.deps import Service, limit_request_threads
 from hostwatch.web.feed import router as feed_router
 from hostwatch.web.ops import AccessLog, RequestMetrics, metrics_router
@@ -41,6 +49,7 @@ from hostwatch.web.ops import router as ops_router
 from hostwatch.web.portal.orders import router as orders_portal_router
 from hostwatch.web.portal.routes import LoginRequired
 from hostwatch.web.portal.routes import router as portal_router
+from hostwatch.web.portal.triage import router as triage_portal_router
 from hostwatch.web.read_cache import ReadCache
 from hostwatch.web.security import RedactingFilter, SecurityHeaders, SharedRateLimit
 from hostwatch.web.writes import RETRY_AFTER_SECONDS, WriteQueue
@@ -152,7 +161,7 @@ def create_app(
     app.state.submit_limit = SharedRateLimit("submit", *submit_rate, writes)
     metrics = RequestMetrics()
     app.state.metrics = metrics
-    for module in (cases, attributions, providers, notices, orders, service_admin):
+    for module in (cases, attributions, providers, notices, orders, service_admin, triage):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(feed_router, prefix=API_PREFIX)
     app.include_router(resellers.router, prefix=API_PREFIX)
@@ -163,6 +172,7 @@ def create_app(
     app.include_router(portal_router)
     app.include_router(orders_portal_router)
     app.include_router(resellers.portal_router)
+    app.include_router(triage_portal_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(DBAPIError, _database_error)

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
 from hostwatch import harmonisation as hw
@@ -43,6 +43,7 @@ from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.model import ApiToken, Case, Provider
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES, provider_state
+from hostwatch.takedown.triage import NOTICE_MAY_GO
 from hostwatch.web.auth import ROLES, Principal
 
 FULL = frozenset({"admin", "analyst", "regulator"})
@@ -112,6 +113,8 @@ API_ROUTES: dict[str, Route] = {
     "POST /orders/proposals": Route(frozenset({"analyst", "regulator"}), "order_proposal"),
     "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
     "GET /register": OPEN,  # published decisions: providers and sanctions, never a location
+    "GET /triage": Route(STAFF, "triage_item"),  # URLs waiting for an analyst: staff only
+    "POST /triage/verdicts": Route(STAFF, "triage_verdict"),
 }
 """Every route under /api/v1: who may call it and what it returns."""
 
@@ -149,6 +152,8 @@ PORTAL_PAGES: dict[str, Route] = {
     "POST /orders/{reference}/{kind}": Route(PROVIDER_ONLY),
     "GET /scorecards/{provider_id}": Route(CASE_READERS, "scorecard"),
     "GET /register": OPEN,
+    "GET /triage": Route(STAFF, "triage_item"),
+    "POST /triage": Route(STAFF),
 }
 """Every portal page (paths as the browser sees them)."""
 
@@ -199,12 +204,13 @@ def attribution_filter(session: Session, principal: Principal) -> ColumnElement[
 
 def case_filter(session: Session, principal: Principal) -> ColumnElement[bool]:
     """Which cases the principal may read: a provider only those in its verified space
-    (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`)."""
+    (:func:`hostwatch.attribution.asset_match.cases_in_verified_space`) whose notices may go: it
+    never learns of a report that waits for triage or that an analyst found not illegal."""
     if principal.role != "provider":
         return true()
     if principal.provider_id is None:
         return false()
-    return cases_in_verified_space(session, principal.provider_id)
+    return and_(cases_in_verified_space(session, principal.provider_id), NOTICE_MAY_GO)
 
 
 def provider_filter(principal: Principal) -> ColumnElement[bool]:
@@ -379,6 +385,10 @@ RECORDS: dict[str, dict[str, frozenset[str]] | None] = {
     "watchlist_alert": None,
     "audit_head": None,
     "dossier": None,
+    # triage: reported URLs no analyst has judged yet, and the verdicts; staff only (a provider
+    # never learns that a report about it waits, nor who judged it)
+    "triage_item": None,
+    "triage_verdict": None,
 }
 """Per record kind, per field, the roles that see it. None: every field for the roles the
 route admits, which the matrix test holds to oversight roles (or aggregates)."""

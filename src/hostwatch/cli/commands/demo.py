@@ -69,6 +69,12 @@ def demo(
         f"{r.reappearances} reappearances, {r.moves} moves, {r.requests} checks served "
         f"on loopback, in {result.seconds:.1f} s"
     )
+    if r.verdicts:
+        counts = ", ".join(f"{n} {verdict}" for verdict, n in r.verdicts.items())
+        console.print(
+            f"SIMULATED analyst: {sum(r.verdicts.values())} triage verdicts on reports from "
+            f"the public form ({counts})"
+        )
     if port is None and result.port != PREFERRED_PORT:
         console.print(
             f"port {PREFERRED_PORT} was taken: the simulated URLs carry port {result.port}, "

@@ -82,7 +82,12 @@ def metrics(
     if measure is Measure.quality:
         from hostwatch.metrics.quality import load_quality, quality_table
 
-        doc = load_quality(settings.database_url, chosen, offline_after=settings.offline_after)
+        doc = load_quality(
+            settings.database_url,
+            chosen,
+            offline_after=settings.offline_after,
+            now=settings.clock().now(),
+        )
         result = MeasureResult(quality_table(doc), doc)
     elif measure is Measure.reachability:
         from hostwatch.metrics.reachability import load_reachability, reachability_table

@@ -139,7 +139,10 @@ def metrics_quality(
 ) -> Response:
     """:func:`hostwatch.metrics.quality.load_quality`: aggregates only, no URL, host or IP."""
     doc = load_quality(
-        svc.settings.database_url, _period(period), offline_after=svc.settings.offline_after
+        svc.settings.database_url,
+        _period(period),
+        offline_after=svc.settings.offline_after,
+        now=svc.clock.now(),
     )
     return json_response(request, doc)
 
