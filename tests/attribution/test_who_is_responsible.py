@@ -258,33 +258,53 @@ def test_figures_count_persons_never_name_them_and_agree_with_takedown(
 def test_report_section_who_is_responsible_names_no_person(
     settings, world, add_notices, tmp_path
 ) -> None:
+    """Both editions: the counts as computed, the person named in neither; the reseller by name
+    in the restricted edition and by its keyed reference in the public one."""
     import re
+
+    from hostwatch.metrics.pseudonymise import pseudonym
 
     rows = _attribute(settings, add_notices)
     _checks(settings, rows)
-    out = tmp_path / "report"
-    _run("report", "--period", "2026-06-01..2026-09-01", "--out", str(out), "--no-pdf")
-    text = (out / "report.html").read_text(encoding="utf-8")
-    section = text.split('<section id="who-is-responsible">', 1)[1].split("</section>", 1)[0]
+    reseller = "Cyprus VPS Ltd (ORG-RS2-TEST)"
+    shown = {"restricted": reseller, "public": pseudonym(reseller, settings.pseudonym_key)}
+    for edition, name in shown.items():
+        out = tmp_path / edition
+        _run(
+            "report",
+            "--period",
+            "2026-06-01..2026-09-01",
+            "--edition",
+            edition,
+            "--out",
+            str(out),
+            "--no-pdf",
+        )
+        text = (out / "report.html").read_text(encoding="utf-8")
+        assert '<a href="#who-is-responsible">' in text  # in the contents too
+        section = text.split('<section id="who-is-responsible">', 1)[1].split("</section>", 1)[0]
 
-    def cells(table_id: str) -> list[list[str]]:
-        table = section.split(f'<table id="{table_id}">', 1)[1].split("</table>", 1)[0]
-        body = table.split("<tbody>", 1)[1]
-        return [
-            [
-                re.sub(r"<[^>]+>", "", cell).strip()
-                for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)
+        def cells(table_id: str, section: str = section) -> list[list[str]]:
+            table = section.split(f'<table id="{table_id}">', 1)[1].split("</table>", 1)[0]
+            body = table.split("<tbody>", 1)[1]
+            return [
+                [
+                    re.sub(r"<[^>]+>", "", cell).strip()
+                    for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)
+                ]
+                for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
             ]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-        ]
 
-    nationality = cells("ownership-nationality")
-    assert nationality[2] == ["assigned customer", "1", "1", "0", "3", "1", "1", "0"]
-    split = section.split('id="ownership-split">', 1)[1].split("</p>", 1)[0]
-    assert "a private individual for 1" in " ".join(split.split())
-    assert "Cyprus VPS Ltd (ORG-RS2-TEST)" in [row[0] for row in cells("ownership-resellers")]
-    for path in out.iterdir():
-        assert world not in path.read_text(encoding="utf-8"), path.name
+        nationality = cells("ownership-nationality")
+        assert nationality[2] == ["assigned customer", "1", "1", "0", "3", "1", "1", "0"]
+        split = section.split('id="ownership-split">', 1)[1].split("</p>", 1)[0]
+        assert "a private individual for 1" in " ".join(split.split())
+        resellers = [row[0] for row in cells("ownership-resellers")]
+        assert name in resellers, edition
+        if edition == "public":
+            assert reseller not in text
+        for path in out.iterdir():
+            assert world not in path.read_text(encoding="utf-8"), path.name
 
 
 def test_rdap_registrant_is_the_party_where_no_whois_dump_covers_the_address(

@@ -244,20 +244,30 @@ def test_the_report_has_a_reachability_section(
                     http_status=200,
                 )
             )
-    files = report_from_database(
-        wf_settings.database_url,
-        parse_period("2024"),
-        tmp_path / "report",
-        ReportOptions(generated_at=T0 + timedelta(days=1)),
-        pdf=False,
-    )
-    html = files.html.read_text()
-    section = html.split('<section id="reachability">', 1)[1].split("</section>", 1)[0]
-    assert "2 bounced (1 for a full mailbox)" in section
-    assert "1 of 2 webhook posts failed" in section
-    assert "1 cases had no abuse contact" in section
-    row = section.split("Mail Hosting", 1)[1].split("</tr>", 1)[0]
-    assert "<td>2 / 3</td><td>4.0 h</td>" in row
+    sections = {}
+    for edition in ("restricted", "public"):
+        files = report_from_database(
+            wf_settings.database_url,
+            parse_period("2024"),
+            tmp_path / edition,
+            ReportOptions(generated_at=T0 + timedelta(days=1), edition=edition),
+            pdf=False,
+        )
+        html = files.html.read_text()
+        assert '<a href="#reachability">' in html  # in the contents too
+        section = html.split('<section id="reachability">', 1)[1].split("</section>", 1)[0]
+        assert "2 bounced (1 for a full mailbox)" in section
+        assert "1 of 2 webhook posts failed" in section
+        assert "1 cases had no abuse contact" in section
+        sections[edition] = section
+    row = sections["restricted"].split("Mail Hosting", 1)[1].split("</tr>", 1)[0]
+    assert "<td>2 / 3</td><td>4.0\u00a0h</td>" in row
+    # the public edition names no provider below the minimum (10 cases): one row, their sums
+    public = sections["public"]
+    assert not any(name in public for name in ("Mail Hosting", "Hook Hosting", "Silent Hosting"))
+    other = public.split("other providers (each fewer than 10 cases)", 1)[1].split("</tr>", 1)[0]
+    assert other.startswith("</td><td>4</td><td>4</td><td>2</td><td>1</td><td>1</td><td>1</td>")
+    assert "<td>2 / 4</td><td>–</td>" in other
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,12 @@ import polars as pl
 import pytest
 
 from hostwatch.metrics.histories import phishtank_frame, urlhaus_frame
+from hostwatch.metrics.ownership import ownership_report
 from hostwatch.metrics.period import parse_period
 from hostwatch.metrics.synthetic import synthetic_world
 from hostwatch.report.build import ReportOptions, write_report
+
+from .conftest import parties_of, reachability_of
 
 XSS_NAME = '<script>alert("name")</script>"><img src=x onerror=alert(2)>'
 XSS_URL = "http://evil.example/<script>alert('url')</script>?q=\"><svg onload=alert(3)>"
@@ -44,6 +47,9 @@ def hostile_report(hostile_world, tmp_path_factory):  # type: ignore[no-untyped-
     frame, sizes = hostile_world
     out = tmp_path_factory.mktemp("hostile")
     options = ReportOptions(
+        # a hostile provider name is a network holder and a desk here too
+        ownership=ownership_report(frame, parties_of(frame), "NL"),
+        reachability=reachability_of(frame),
         sizes=sizes,
         simulated=True,
         edition="restricted",
@@ -60,6 +66,9 @@ def test_names_and_urls_are_escaped(hostile_report) -> None:  # type: ignore[no-
     assert "<img src=x" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;" in html
     assert "&lt;script&gt;alert(&#39;url&#39;)&lt;/script&gt;" in html  # the slow-tail table
+    for anchor in ("who-is-responsible", "reachability"):  # as holder and as desk
+        section = html.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
+        assert "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;" in section, anchor
 
 
 def test_report_is_self_contained(hostile_report) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +94,11 @@ def test_report_shows_every_section_and_labels_simulation(hostile_report) -> Non
         "trends",
         "fig-trend",
         "displacement",
+        "who-is-responsible",
+        "ownership-resellers",
         "data-quality",
+        "reachability",
+        "reachability-desks",
         "methods",
         "simulated",
     ):

@@ -246,3 +246,96 @@ def test_report_from_real_histories_in_every_edition(
         assert any(v in outputs["html"] for v in identifiers)
     assert "NET-" in outputs["html"]
     assert pl.read_csv(files.providers_csv)["n"].sum() == frame.height
+
+
+def _section(html: str, anchor: str) -> str:
+    return html.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
+
+
+def _rows(section: str, table_id: str) -> list[list[str]]:
+    table = section.split(f'<table id="{table_id}">', 1)[1].split("</table>", 1)[0]
+    return [
+        [
+            htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    ]
+
+
+def _count(cell: str) -> int:
+    return int(cell.replace(",", "").replace(".", ""))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_reachability_names_only_what_the_edition_names_and_adds_up(
+    editions: Any, lang: str
+) -> None:
+    desks = {r["provider"]: r for r in editions.reachability["providers"]}
+    total = editions.reachability["totals"]["messages"]
+    public = _rows(
+        _section(editions.files["public", lang].html.read_text(), "reachability"),
+        "reachability-desks",
+    )
+    *named, other = public
+    assert other[0].startswith("other providers" if lang == "en" else "overige providers")
+    small = set(editions.small)
+    assert all(row[0] in desks and row[0] not in small for row in named)
+    assert _count(other[1]) == sum(desks[p]["messages"] for p in small)  # grouped, not dropped
+    assert other[-1] == "–"  # no median made up for the group
+    listed = {row[0] for row in named}
+    unlisted = [p for p in desks if p not in listed | small]  # beyond the top: counted, named
+    assert len(named) == 25 and unlisted
+    assert all(desks[p]["messages"] <= _count(named[-1][1]) for p in unlisted)
+    assert (
+        sum(_count(row[1]) for row in public) + sum(desks[p]["messages"] for p in unlisted) == total
+    )
+    restricted = _rows(
+        _section(editions.files["restricted", lang].html.read_text(), "reachability"),
+        "reachability-desks",
+    )
+    assert len(restricted) == 25  # the busiest desks, named whatever their size
+    assert [row[0] for row in restricted] == [
+        r["provider"]
+        for r in sorted(desks.values(), key=lambda r: (-r["messages"], r["provider"]))[:25]
+    ]
+
+
+def test_who_is_responsible_pseudonymises_resellers_in_public(editions: Any) -> None:
+    resellers = set(editions.frame["reseller"].drop_nulls().unique().to_list())
+    public = _section(editions.files["public", "en"].html.read_text(), "who-is-responsible")
+    rows = _rows(public, "ownership-resellers")
+    assert len(rows) == 15
+    assert not resellers & {row[0] for row in rows}
+    holders = {h for row in rows for h in row[1].split("; ")}
+    assert not holders & set(editions.small)
+    restricted = _section(editions.files["restricted", "en"].html.read_text(), "who-is-responsible")
+    shown = {row[0] for row in _rows(restricted, "ownership-resellers")}
+    assert shown & resellers  # named in the restricted edition
+    nationality = _rows(public, "ownership-nationality")
+    assert [row[0] for row in nationality] == [
+        "network holder (AS organisation)",
+        "reseller (nearest the customer)",
+        "assigned customer",
+    ]
+    urls = editions.frame.filter(pl.col("country") == "NL")["url_id"].n_unique()
+    for row in nationality:  # every URL hosted in NL is counted once per level
+        assert sum(_count(c) for c in row[1:5]) == urls, row[0]
+
+
+def test_sections_without_their_data_are_left_out_of_contents_and_body(
+    editions: Any, tmp_path: Path
+) -> None:
+    for anchor in ("who-is-responsible", "reachability"):
+        html = editions.files["public", "nl"].html.read_text()
+        assert f'<a href="#{anchor}">' in html and f'<section id="{anchor}">' in html
+    files = write_report(
+        synthetic_world(400, n_providers=6, seed=4).frame,
+        tmp_path,
+        ReportOptions(period_label="2024"),
+        pdf=False,
+    )
+    html = files.html.read_text(encoding="utf-8")
+    for anchor in ("who-is-responsible", "reachability"):
+        assert f'id="{anchor}"' not in html and f'href="#{anchor}"' not in html
+    assert html.count("<section id=") == len(re.findall(r'<li><a href="#', html))

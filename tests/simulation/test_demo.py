@@ -196,6 +196,8 @@ def test_the_demo_report_is_the_public_edition(demo_out: Path) -> None:
     assert urls and hosts and ips
     texts = _report_texts(demo_out)
     assert "cases.csv" not in texts
+    for anchor in ("who-is-responsible", "reachability"):  # the parts only a database fills
+        assert f'<section id="{anchor}">' in texts["report.html"], anchor
     for name, body in texts.items():
         named = [v for v in urls | hosts | ips if v in body]
         assert not named, f"{name} names {sorted(named)[:5]}"

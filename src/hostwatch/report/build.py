@@ -7,7 +7,9 @@ everything: provider, reseller and host names are data from the internet, not ma
 The document is a list of :data:`SECTIONS`: each is an anchor, a title and a template partial
 under ``templates/sections/``; the contents, the headings and the order come from that list.
 Adding a section is one :class:`Section` entry, one partial, and (when it needs figures of its
-own) one function that adds them to the context in :func:`report_context`.
+own) one function that adds them to the context in :func:`report_context`. A section only some
+sources can fill (who is responsible, reachability: from a database only) names the context
+entry it ``needs``; without it, the section is left out of the contents and the body alike.
 
 What a reader may see is the :class:`~hostwatch.report.edition.Edition`'s rule: the public
 edition computes from a frame in which small providers are one group, and never receives URLs,
@@ -33,17 +35,33 @@ from hostwatch.metrics import concentration as conc
 from hostwatch.metrics import displacement, exposure, takedown, trends
 from hostwatch.metrics.bounds import Bounds
 from hostwatch.metrics.frame import UNATTRIBUTED
+from hostwatch.metrics.groups import NO_RESELLER
 from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.metrics.quality import frame_quality
 from hostwatch.metrics.size import MIN_PROVIDERS, RATE_UNIT, SizeModelError, raw_rates, size_table
 from hostwatch.report import charts
 from hostwatch.report.edition import PUBLIC, Edition
 from hostwatch.report.exports import write_full_csv, write_researcher_csv
-from hostwatch.report.formatting import Formatter, glue_units
+from hostwatch.report.formatting import DASH, Formatter, glue_units
 
 TEMPLATES = Path(__file__).parent / "templates"
 GRID = np.linspace(0.0, 168.0, 337)
 LEVEL = 0.95
+RESELLER_ROWS = 15
+HOLDERS_SHOWN = 3
+DESK_COUNTS = (
+    "messages",
+    "delivered",
+    "bounced",
+    "mailbox_full",
+    "failed",
+    "webhook_attempts",
+    "webhook_failures",
+    "no_abuse_contact",
+    "notified_cases",
+    "answered_cases",
+)
+"""The counts of a reachability row, which add up over the providers a group holds."""
 
 
 def N_(message: str) -> str:
@@ -63,6 +81,8 @@ class Section:
     anchor: str
     title: str
     partial: str
+    needs: str | None = None
+    """The context entry without which the section is left out (None: always shown)."""
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -72,7 +92,19 @@ SECTIONS: tuple[Section, ...] = (
     Section("size", N_("Size-normalised ranking"), "size.html.j2"),
     Section("trends", N_("Trends"), "trends.html.j2"),
     Section("displacement", N_("Displacement and resellers"), "displacement.html.j2"),
+    Section(
+        "who-is-responsible",
+        N_("Who is responsible"),
+        "who_is_responsible.html.j2",
+        needs="ownership",
+    ),
     Section("data-quality", N_("Data quality"), "quality.html.j2"),
+    Section(
+        "reachability",
+        N_("Reachability of abuse desks"),
+        "reachability.html.j2",
+        needs="reachability",
+    ),
     Section("replies", N_("Right of reply"), "replies.html.j2"),
     Section("glossary", N_("Glossary"), "glossary.html.j2"),
     Section("methods", N_("Methods"), "methods.html.j2"),
@@ -226,7 +258,9 @@ def _takedown_section(report: Report) -> dict[str, Any]:
     table = takedown.takedown_table(frame, "provider", by_provider)
     rows = _provider_rows(table, report)
     curves = [_curve_entry(report._("all cases"), overall)]
-    for row in [r for r in rows if r["group"] in report.named and r["group"] != UNATTRIBUTED]:
+    # A provider none of whose cases was seen online has a table row but no curve.
+    drawn = [r for r in rows if r["group"] in report.named and str(r["group"]) in by_provider]
+    for row in [r for r in drawn if r["group"] != UNATTRIBUTED]:
         if len(curves) > report.options.curves:
             break
         curves.append(_curve_entry(row["title"], by_provider[str(row["group"])]))
@@ -380,6 +414,88 @@ def _displacement_section(report: Report) -> dict[str, Any]:
     return {"flows": flows, "resellers": resellers}
 
 
+def _reseller_title(name: str | None, report: Report) -> str:
+    """A reseller group as printed: the partition's own groups translated, a reseller by the
+    edition's rule (a keyed reference in public: a reseller may be a natural person)."""
+    if name is None or name == UNATTRIBUTED:
+        return report.title(name)
+    if name == NO_RESELLER:
+        return report._("(no reseller)")
+    return report.edition.reseller(name)
+
+
+def _holders_title(holders: str | None, report: Report) -> str:
+    """A reseller's network holder(s), most episodes first: in public only those the edition
+    names as providers; past the first few, how many more (a table cell, not a list)."""
+    if not holders:
+        return DASH
+    shown: list[str] = []
+    for name in holders.split("; "):
+        title = (
+            name
+            if report.edition.restricted or name in report.named
+            else report._("not named in this edition")
+        )
+        if title not in shown:
+            shown.append(title)
+    if len(shown) > HOLDERS_SHOWN:
+        more = report._("and %(n)s more") % {"n": report.fmt.num(len(shown) - HOLDERS_SHOWN)}
+        shown = [*shown[:HOLDERS_SHOWN], more]
+    return "; ".join(shown)
+
+
+def _ownership_section(report: Report) -> dict[str, Any]:
+    """Who is responsible (issue 18): the counts as computed, the resellers by the edition."""
+    doc = report.options.ownership
+    if not doc:
+        return {"ownership": None}
+    resellers = [
+        {
+            **r,
+            "reseller": _reseller_title(r["reseller"], report),
+            "network_holder": _holders_title(r["network_holder"], report),
+        }
+        for r in doc["resellers"][:RESELLER_ROWS]
+    ]
+    return {
+        "ownership": {
+            "hosted_in_country": doc["hosted_in_country"],
+            "resellers": resellers,
+            "reseller_count": len(doc["resellers"]),
+        }
+    }
+
+
+def _reachability_section(report: Report) -> dict[str, Any]:
+    """Reachability of abuse desks (issue 16): the providers the edition names, busiest first,
+    and in public the others as one row whose counts are their sums."""
+    doc = report.options.reachability
+    if not doc:
+        return {"reachability": None}
+    desks = sorted(doc["providers"], key=lambda r: (-r["messages"], r["provider"]))
+    named = [report.edition.restricted or r["provider"] in report.named for r in desks]
+    may = [r for r, ok in zip(desks, named, strict=True) if ok]
+    rest = [r for r, ok in zip(desks, named, strict=True) if not ok]
+    rows = [dict(r) for r in may[: report.options.top]]
+    if rest:
+        rows.append(
+            {
+                "provider": report.edition.other_label,
+                **{name: sum(r[name] for r in rest) for name in DESK_COUNTS},
+                "first_response_hours": None,  # a median is not the sum of medians
+                "grouped": len(rest),
+            }
+        )
+    return {
+        "reachability": {
+            "totals": doc["totals"],
+            "desks": rows,
+            "more": len(may) - min(len(may), report.options.top),
+            "grouped": len(rest),
+        }
+    }
+
+
 def _replies_section(report: Report) -> dict[str, Any]:
     may = [
         r
@@ -519,6 +635,8 @@ def report_context(
         ("displacement", _displacement_section),
         ("size", _size_section),
         ("replies", _replies_section),
+        ("ownership", _ownership_section),
+        ("reachability", _reachability_section),
     ):
         tick = time.perf_counter()
         context.update(part(report))
@@ -529,12 +647,10 @@ def report_context(
     context["previous"] = _previous(report, previous)
     context["executive"] = executive_summary(context, report)
     context.update(
-        sections=SECTIONS,
+        sections=tuple(s for s in SECTIONS if s.needs is None or context.get(s.needs)),
         first_start=frame["start_at"].min(),
         last_start=frame["start_at"].max(),
         quality=options.quality or frame_quality(frame),
-        reachability=options.reachability,
-        ownership=options.ownership,
         colours=report.colours,
         timings=timings,
         fmt=report.fmt,
