@@ -369,7 +369,7 @@ def test_report_has_the_data_quality_and_repeats_to_the_digit(
     html = pages[0]
     quality = html[html.index('id="data-quality"') : html.index('id="methods"')]
     assert "323 checks were inconclusive" in quality and "resolver-timeout" in quality
-    assert "1 outage window (16.0 h in all)" in quality
+    assert "health records: 1 (16.0\u00a0h in all)" in quality
     assert OUTAGE[0].isoformat() in quality
     never = quality[quality.index("never confirmed online") :]
     assert never.startswith("never confirmed online</td><td>4</td>")
