@@ -353,6 +353,28 @@ def test_report_command_writes_html_pdf_and_exports(db_url: str, settings, tmp_p
     assert "SIMULATED" not in html
 
 
+def test_a_table_too_wide_for_the_terminal_prints_one_record_per_group(
+    db_url: str, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Two dozen takedown columns folded into 80 columns left every cell empty; each group is
+    then a block of field/value lines, every figure readable."""
+    from hostwatch.cli.app import app
+
+    populate(db_url)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(
+        app, ["metrics", "takedown", "--format", "table", "--by", "country"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("removed_within_24h_upper" in line for line in lines)
+    assert "[1]" in result.stdout
+    monkeypatch.setenv("COLUMNS", "2000")
+    wide = CliRunner().invoke(app, ["metrics", "takedown", "--format", "table", "--by", "country"])
+    assert "[1]" not in wide.stdout and "removed_within_24h_upper" in wide.stdout
+
+
 def test_report_command_refuses_an_empty_period(db_url: str, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from hostwatch.cli.app import app
 

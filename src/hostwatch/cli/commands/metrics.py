@@ -169,20 +169,40 @@ def _emit(text: str, out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
 
 
+def _cell(value: object) -> str:
+    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _print_table(table: object, title: str) -> None:
+    """A table where it fits the terminal; otherwise one block of ``field  value`` lines per
+    row (as psql's expanded display), since two dozen columns folded into an 80-column terminal
+    leave nothing legible."""
     import polars as pl
     from rich.console import Console
     from rich.table import Table
 
     assert isinstance(table, pl.DataFrame)
-    view = Table(title=title)
-    for name in table.columns:
-        view.add_column(name, overflow="fold")
-    for row in table.head(200).iter_rows():
-        view.add_row(
-            *["" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-        )
-    Console().print(view)
+    console = Console()
+    rows = [[_cell(v) for v in row] for row in table.head(200).iter_rows()]
+    widths = [
+        max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(table.columns)
+    ]
+    if sum(widths) + 3 * len(widths) + 1 <= console.width:
+        view = Table(title=title)
+        for name in table.columns:
+            view.add_column(name, overflow="fold")
+        for row in rows:
+            view.add_row(*row)
+        console.print(view)
+        return
+    console.print(title, style="bold")
+    for number, row in enumerate(rows, 1):
+        record = Table(title=f"[{number}]", show_header=False, title_justify="left")
+        record.add_column(style="bold")
+        record.add_column(overflow="fold")
+        for name, value in zip(table.columns, row, strict=True):
+            record.add_row(name, value)
+        console.print(record)
 
 
 def register(app: typer.Typer) -> None:
