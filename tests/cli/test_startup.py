@@ -137,3 +137,31 @@ def test_a_mistyped_command_is_suggested_from_all_modules() -> None:
     result = CliRunner().invoke(app, ["lokup"])
     assert result.exit_code != 0
     assert "Did you mean 'lookup'?" in result.output
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_a_database_never_migrated_is_one_line_naming_the_fix(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """A first command on a fresh database printed a 60-line SQLAlchemy traceback."""
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        from conftest import PG_SERVER, _pg_admin
+
+        name = f"hw_fresh_{tmp_path.name[-20:]}".replace("-", "_").lower()
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        request.addfinalizer(lambda: _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        url = f"{PG_SERVER}/{name}"
+    done = subprocess.run(
+        [str(HOSTWATCH), "metrics", "takedown", "--period", "2025"],
+        env={**os.environ, "HOSTWATCH_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "run `hostwatch migrate` first" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -154,7 +154,27 @@ def main() -> None:
 
         if quick_start(sys.argv[2:]):
             return  # a plain lookup, started without typer's pydantic coercion (see that module)
-    app()
+    try:
+        app()
+    except Exception as exc:  # only the missing schema is translated; anything else propagates
+        if not _missing_schema(exc):
+            raise
+        sys.stderr.write(
+            "hostwatch: the database has no hostwatch schema, or an older one "
+            f"({str(exc.__cause__ or exc).splitlines()[0]}); run `hostwatch migrate` first\n"
+        )
+        raise SystemExit(2) from None
+
+
+def _missing_schema(exc: BaseException) -> bool:
+    """Whether a command failed because the database was never migrated (a fresh SQLite file
+    or an empty PostgreSQL database), which a user should read as one line, not a traceback."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(exc)
+    return (isinstance(exc, OperationalError) and "no such table" in text) or (
+        isinstance(exc, ProgrammingError) and "UndefinedTable" in repr(exc.orig)
+    )
 
 
 if __name__ == "__main__":
