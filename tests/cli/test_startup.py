@@ -147,12 +147,18 @@ def test_a_database_never_migrated_is_one_line_naming_the_fix(
     if database == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     else:
-        from conftest import PG_SERVER, _pg_admin
+        import psycopg
+
+        server = os.environ.get("HOSTWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+
+        def admin(sql: str) -> None:
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+                conn.execute(sql)
 
         name = f"hw_fresh_{tmp_path.name[-20:]}".replace("-", "_").lower()
-        _pg_admin(f'CREATE DATABASE "{name}"')
-        request.addfinalizer(lambda: _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        url = f"{PG_SERVER}/{name}"
+        admin(f'CREATE DATABASE "{name}"')
+        request.addfinalizer(lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        url = f"{server}/{name}"
     done = subprocess.run(
         [str(HOSTWATCH), "metrics", "takedown", "--period", "2025"],
         env={**os.environ, "HOSTWATCH_DATABASE_URL": url},
