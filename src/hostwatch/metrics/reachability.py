@@ -45,9 +45,7 @@ _FULL = re.compile(
     r"\b[45]\.2\.2\b|mailbox (is )?full|over ?quota|quota exceeded|insufficient storage",
     re.IGNORECASE,
 )
-COLUMNS = (
-    "provider_id",
-    "provider",
+COUNTS = (
     "messages",
     "delivered",
     "bounced",
@@ -58,6 +56,12 @@ COLUMNS = (
     "no_abuse_contact",
     "notified_cases",
     "answered_cases",
+)
+"""The counts of a row: they add up over providers (the totals, a report's grouped row)."""
+COLUMNS = (
+    "provider_id",
+    "provider",
+    *COUNTS,
     "first_response_hours",
     "first_response_hours_min",
     "first_response_hours_max",

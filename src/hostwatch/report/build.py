@@ -38,6 +38,7 @@ from hostwatch.metrics.frame import UNATTRIBUTED
 from hostwatch.metrics.groups import NO_RESELLER
 from hostwatch.metrics.pseudonymise import pseudonym
 from hostwatch.metrics.quality import frame_quality
+from hostwatch.metrics.reachability import COUNTS
 from hostwatch.metrics.size import MIN_PROVIDERS, RATE_UNIT, SizeModelError, raw_rates, size_table
 from hostwatch.report import charts
 from hostwatch.report.edition import PUBLIC, Edition
@@ -49,19 +50,6 @@ GRID = np.linspace(0.0, 168.0, 337)
 LEVEL = 0.95
 RESELLER_ROWS = 15
 HOLDERS_SHOWN = 3
-DESK_COUNTS = (
-    "messages",
-    "delivered",
-    "bounced",
-    "mailbox_full",
-    "failed",
-    "webhook_attempts",
-    "webhook_failures",
-    "no_abuse_contact",
-    "notified_cases",
-    "answered_cases",
-)
-"""The counts of a reachability row, which add up over the providers a group holds."""
 
 
 def N_(message: str) -> str:
@@ -481,7 +469,7 @@ def _reachability_section(report: Report) -> dict[str, Any]:
         rows.append(
             {
                 "provider": report.edition.other_label,
-                **{name: sum(r[name] for r in rest) for name in DESK_COUNTS},
+                **{name: sum(r[name] for r in rest) for name in COUNTS},
                 "first_response_hours": None,  # a median is not the sum of medians
                 "grouped": len(rest),
             }
