@@ -11,8 +11,8 @@ providers, cases and tokens, the real server started on loopback, then
    provider's cases for ``--write-seconds`` while one more client polls ``/healthz``; prints the
    write statuses (the 5xx count first), writes/s, the write p99 and the ``/healthz`` p99; then
    runs ``hostwatch audit verify`` and prints its verdict;
-2. reads: ``--readers`` provider clients paging through their case list (``X-Next-Cursor``) and
-   reading their feed for ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints
+2. reads: ``--readers`` provider clients paging through their case list and their feed
+   (``?limit=50``, ``X-Next-Cursor``; back to the first page after the last) for ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints
    requests/s, p50/p99 and the CPU per request of the server and of this client;
 3. the mixed read load of before (analyst lists, provider-scoped lists and feeds, single cases,
    researcher aggregates, ETag revalidation) with ``--clients`` for ``--seconds`` (0 skips it).
@@ -358,20 +358,18 @@ async def reads(
 
     async def reader(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
         headers = {"Authorization": f"Bearer {rng.choice(data['providers'])}"}
-        cursor: str | None = None
+        cursors: dict[str, str | None] = {"/api/v1/cases": None, "/api/v1/feed": None}
         while time.perf_counter() < until:
-            if rng.random() < 0.7:
-                path = "/api/v1/cases?limit=50" + (f"&cursor={cursor}" if cursor else "")
-            else:
-                path = "/api/v1/feed"
+            route = "/api/v1/cases" if rng.random() < 0.7 else "/api/v1/feed"
+            cursor = cursors[route]
+            path = f"{route}?limit=50" + (f"&cursor={cursor}" if cursor else "")
             start = time.perf_counter()
             try:
                 async with session.get(base + path, headers=headers) as r:
                     await r.read()
                     if r.status != 200:
                         errors.append(f"{r.status} {path}")
-                    if path.startswith("/api/v1/cases"):
-                        cursor = r.headers.get("X-Next-Cursor")
+                    cursors[route] = r.headers.get("X-Next-Cursor")
             except Exception as exc:
                 errors.append(f"{type(exc).__name__} {path}")
             (lat if start >= measure_from else cold).append(time.perf_counter() - start)
@@ -395,7 +393,7 @@ async def reads(
             f" p50 {_p(cold, 50):.0f} ms, p99 {_p(cold, 99):.0f} ms"
         )
     print(
-        f"reads: {clients} provider clients (case list paged + feed), {elapsed:.1f} s,"
+        f"reads: {clients} provider clients (case list + feed, paged), {elapsed:.1f} s,"
         f" {len(lat)} requests, {len(lat) / elapsed:.0f} req/s, p50 {_p(lat, 50):.0f} ms,"
         f" p99 {_p(lat, 99):.0f} ms, errors {len(errors)}"
     )

@@ -10,9 +10,13 @@ provider's verified space among them.
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+from fastapi import Request, Response
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from webworld import NOW, World, _case
@@ -25,9 +29,9 @@ from hostwatch.settings import Settings
 from hostwatch.takedown.provider_feed import RECENT_DAYS, feed_cases
 from hostwatch.takedown.states import transition
 from hostwatch.web.app import create_app
-from hostwatch.web.auth import authenticate, revoke_token, token_hash
+from hostwatch.web.auth import Principal, authenticate, create_token, revoke_token, token_hash
 from hostwatch.web.disclosure import case_filter, disclose, sees_identifiers
-from hostwatch.web.read_cache import DataVersion
+from hostwatch.web.read_cache import DataVersion, ReadCache
 from hostwatch.web.rows import case_row
 
 ROLES = ("admin", "analyst", "regulator", "researcher", "alpha", "beta", "gamma")
@@ -299,13 +303,135 @@ def test_the_data_version_moves_with_every_commit_of_another_connection(
     repeats one, so nothing is kept for it."""
     engine = engine_for(settings.database_url)
     version = DataVersion(engine)
-    with session_scope(settings.database_url) as s:
-        first = version.read(s)
-        if engine.dialect.name == "sqlite":  # PostgreSQL's moves with the whole cluster's work
-            assert version.read(s) == first
+    first = version.read()
+    if engine.dialect.name == "sqlite":  # PostgreSQL's moves with the whole cluster's work
+        assert version.read() == first
     with session_scope(settings.database_url) as s:
         transition(s, s.get(Case, world.cases["alpha"][0]), "removed", at=NOW, reason="checks")
-    with session_scope(settings.database_url) as s:
-        assert version.read(s) != first
+    assert version.read() != first
     memory = DataVersion(create_engine("sqlite://"))
-    assert memory.read(None) != memory.read(None)  # type: ignore[arg-type]
+    assert memory.read() != memory.read()
+
+
+def test_a_commit_is_seen_by_the_next_read_however_busy_the_probe(
+    settings: Settings, world: World
+) -> None:
+    """Readers share version probes (one in flight per process), yet a read that starts after a
+    commit never gets a version from before it: 16 threads read the version without pause
+    while the test commits and reads, 30 times."""
+    version = DataVersion(engine_for(settings.database_url))
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            version.read()
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    try:
+        case_id = world.cases["alpha"][0]
+        for n in range(30):
+            before = version.read()
+            with session_scope(settings.database_url) as s:
+                s.get(Case, case_id).classification = f"csam-{n}"
+            assert version.read() != before, n
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_the_version_probe_survives_the_database_dropping_its_connections(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """PostgreSQL restarted or an operator killed the service's connections (only a database
+    server can do that, hence PostgreSQL only): the next request is answered (the probe
+    reconnects, the pool pings), and from fresh data."""
+    h = bearer(world.tokens["alpha"])
+    before = client.get("/api/v1/cases", headers=h).json()
+    with session_scope(settings.database_url) as s:
+        killed = s.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        transition(s, s.get(Case, world.cases["alpha"][0]), "removed", at=NOW, reason="checks")
+    assert killed >= 1
+    after = client.get("/api/v1/cases", headers=h)
+    assert after.status_code == 200
+    states = {c["id"]: c["state"] for c in after.json()}
+    assert states[world.cases["alpha"][0]] == "removed" != before[0]["state"]
+
+
+def test_a_kept_token_check_ends_at_the_tokens_expiry(settings: Settings, world: World) -> None:
+    """Token checks are kept while the data is unchanged, but a token also expires by the clock
+    alone: the first request after its expiry is refused, kept check or not."""
+    clock = Clock.at(NOW)
+    with session_scope(settings.database_url) as s:
+        token = create_token(
+            s, role="provider", provider_name="Alpha Hosting", now=NOW, expires_days=1 / 24
+        ).token
+    with TestClient(create_app(settings, clock=clock), base_url="http://127.0.0.1") as client:
+        _settle_token_use(client, settings, token)
+        h = bearer(token)
+        assert client.get("/api/v1/feed", headers=h).status_code == 200
+        assert client.get("/api/v1/feed", headers=h).status_code == 200  # kept
+        clock.advance(timedelta(minutes=61))
+        assert client.get("/api/v1/feed", headers=h).status_code == 401
+
+
+def test_the_feed_in_pages_is_the_whole_feed(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """Paged one case at a time, the feed follows X-Next-Cursor to the same rows in the same
+    order as the whole feed; a cursor naming another provider's case gives an empty page
+    rather than placing it (which would tell when that case was opened)."""
+    _tricky_cases(settings, world)
+    h = bearer(world.tokens["beta"])
+    whole = client.get("/api/v1/feed", headers=h).json()
+    assert len(whole) >= 3
+    paged, cursor = [], None
+    while True:
+        page = client.get(
+            "/api/v1/feed?limit=1" + (f"&cursor={cursor}" if cursor else ""), headers=h
+        )
+        assert page.status_code == 200
+        paged += page.json()
+        cursor = page.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        assert 'rel="next"' in page.headers["link"]
+    assert paged == whole
+    alien = client.get(f"/api/v1/feed?limit=1&cursor={world.cases['alpha'][0]}", headers=h)
+    assert alien.status_code == 200 and alien.json() == []
+
+
+def test_many_misses_of_one_answer_compute_it_once(settings: Settings) -> None:
+    """After a commit, every client polling a page misses at the same moment: 20 concurrent
+    requests for one answer compute it once and all get that answer; another answer (another
+    viewer) is computed apart."""
+    cache = ReadCache(engine_for(settings.database_url))
+    computed: list[int] = []
+
+    def request(query: str) -> Request:
+        scope = {"type": "http", "method": "GET", "path": "/api/v1/feed", "headers": []}
+        return Request({**scope, "query_string": query.encode(), "server": ("t", 80)})
+
+    def compute() -> tuple[Response, None]:
+        computed.append(1)
+        time.sleep(0.2)
+        return Response(b"[]", headers={"ETag": '"e"'}), None
+
+    def ask(viewer: Principal, query: str) -> bytes:
+        return cache.answer(request(query), viewer, NOW, compute).body
+
+    alpha, beta = Principal(1, "provider", 1), Principal(2, "provider", 2)
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda n: ask(alpha if n < 20 else beta, "limit=50"), range(24)))
+    assert answers == [b"[]"] * 24
+    assert len(computed) == 2

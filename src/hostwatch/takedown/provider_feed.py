@@ -61,6 +61,22 @@ FEED_ORDER = (Case.opened_at.desc(), Case.id.desc())
 """The feed's order: newest case first (the id breaks ties)."""
 
 
+def after_in_feed(session: Session, provider_id: int, after: int) -> ColumnElement[bool]:
+    """The cases that follow case ``after`` in :data:`FEED_ORDER`: the next page of a feed read
+    in pages, the cursor being the last case id of the page before.
+
+    The cursor is looked up among the provider's own cases only, so that paging cannot tell it
+    when another provider's case was opened; a cursor that is not one of them gives an empty
+    page. A case that left the feed since still marks the place.
+    """
+    opened = (
+        select(Case.opened_at)
+        .where(Case.id == after, cases_in_verified_space(session, provider_id))
+        .scalar_subquery()
+    )
+    return or_(Case.opened_at < opened, and_(Case.opened_at == opened, Case.id < after))
+
+
 def feed_cases(
     session: Session, provider_id: int, now: datetime
 ) -> list[tuple[Case, str, str | None]]:

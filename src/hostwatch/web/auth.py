@@ -116,8 +116,16 @@ def authenticate(session: Session, token: str, now: datetime) -> Principal:
     Reads only: a request's authentication never waits for a writer. ``last_used_at`` is
     written apart, by :func:`touch_token`.
     """
+    return authenticate_until(session, token, now)[0]
+
+
+def authenticate_until(
+    session: Session, token: str, now: datetime
+) -> tuple[Principal, datetime | None]:
+    """:func:`authenticate`, and until when the clock alone leaves the answer valid (the
+    token's expiry; None: no expiry), so that it can be kept while the data is unchanged."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    return _principal(row, now)
+    return _principal(row, now), row.expires_at if row is not None else None
 
 
 def _principal(row: ApiToken | None, now: datetime) -> Principal:

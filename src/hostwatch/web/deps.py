@@ -24,7 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from hostwatch.clock import Clock
 from hostwatch.model.db import unit_of_work
 from hostwatch.settings import Settings
-from hostwatch.web.auth import AuthError, Principal, authenticate, session_principal, touch_token
+from hostwatch.web.auth import (
+    AuthError,
+    Principal,
+    authenticate_until,
+    session_principal,
+    token_hash,
+    touch_token,
+)
 from hostwatch.web.writes import WriteQueue
 
 if TYPE_CHECKING:
@@ -138,10 +145,20 @@ def _end(session: Session, *, commit: bool) -> None:
 WriteDB = Annotated[Session, Depends(write_db, scope="function")]
 
 
-def _authenticate(svc: Service, token: str) -> Principal:
-    """Check a token in a session of its own (reads only), given back before the handler runs."""
-    with svc.sessions() as session:
-        return authenticate(session, token, svc.clock.now())
+def _authenticate(svc: Service, token: str) -> tuple[Principal, str]:
+    """The token's principal and the data version it was checked at.
+
+    Kept while the data is unchanged (:class:`hostwatch.web.read_cache.Principals`), else checked
+    in a session of its own (reads only), given back before the handler runs.
+    """
+    version = svc.reads.version.read()
+    key, now = token_hash(token), svc.clock.now()
+    principal = svc.reads.principals.get(key, version, now)
+    if principal is None:
+        with svc.sessions() as session:
+            principal, expires_at = authenticate_until(session, token, now)
+        svc.reads.principals.put(key, version, expires_at, principal)
+    return principal, version
 
 
 def _from_session(svc: Service, session_id: str) -> Principal:
@@ -152,7 +169,7 @@ def _from_session(svc: Service, session_id: str) -> Principal:
 async def principal_for(request: Request, token: str) -> Principal:
     """The principal of a bearer token (AuthError if none); its use is noted in the background."""
     svc: Service = request.app.state.service
-    principal = await run_in_threadpool(_authenticate, svc, token)
+    principal, request.state.data_version = await run_in_threadpool(_authenticate, svc, token)
     svc.touch(principal.token_id)
     request.state.principal = principal
     return principal

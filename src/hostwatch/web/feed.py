@@ -10,6 +10,7 @@ provider sees it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
@@ -22,7 +23,7 @@ from hostwatch.csv_safety import csv_text
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.db import lock_row
 from hostwatch.takedown import provider_answers, provider_feed
-from hostwatch.web.api.common import Caller, json_document, json_response
+from hostwatch.web.api.common import Caller, Page, json_document, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, visible_case
@@ -54,28 +55,46 @@ def provider_principal(principal: Principal, provider_id: int | None) -> Princip
     return Principal(principal.token_id, "provider", provider_id, principal.label)
 
 
-def feed_rows(
-    session: Session, who: Principal, now: datetime
-) -> tuple[list[dict[str, Any]], datetime | None]:
+@dataclass(frozen=True)
+class FeedPage:
+    rows: list[dict[str, Any]]
+    valid_until: datetime | None
+    """Until when the clock alone leaves these rows unchanged (None: for ever)."""
+    next_cursor: int | None
+
+
+def feed_rows(session: Session, who: Principal, now: datetime, page: Page | None) -> FeedPage:
     """The provider's feed rows (:mod:`hostwatch.takedown.provider_feed` decides which, in
     which order), as that provider may see them, read as plain columns rather than ORM objects;
-    and until when the clock alone leaves them unchanged."""
-    rows = session.execute(
+    one page of them when ``page`` is given, else all."""
+    provider_id = who.provider_id or 0
+    query = (
         select(*CASE_COLUMNS)
         .select_from(Case)
         .join(Url, Url.id == Case.url_id)
         .outerjoin(Provider, Provider.id == Case.provider_id)
-        .where(provider_feed.feed_filter(session, who.provider_id or 0, now))
+        .where(provider_feed.feed_filter(session, provider_id, now))
         .order_by(*provider_feed.FEED_ORDER)
-    ).all()
+    )
+    more = False
+    if page is not None:
+        if page.after is not None:
+            query = query.where(provider_feed.after_in_feed(session, provider_id, page.after))
+        rows, more = trim(session.execute(query.limit(page.limit + 1)).all(), page)
+    else:
+        rows = session.execute(query).all()
     valid_until = provider_feed.feed_valid_until((row.state, row.state_since) for row in rows)
     shown = case_rows(rows, identifiers=True, pseudonym_key="")
-    return [disclose("case", row, who) for row in shown], valid_until
+    return FeedPage(
+        [disclose("case", row, who) for row in shown],
+        valid_until,
+        rows[-1].id if more else None,
+    )
 
 
 def feed_cases(session: Session, who: Principal, now: datetime) -> list[dict[str, Any]]:
-    """The provider's feed rows as that provider may see them."""
-    return feed_rows(session, who, now)[0]
+    """The provider's whole feed as that provider may see it."""
+    return feed_rows(session, who, now, None).rows
 
 
 def feed_csv(rows: list[dict[str, Any]]) -> str:
@@ -125,22 +144,27 @@ def _who(principal: Principal, provider_id: int | None, session: Session) -> tup
     return who, name
 
 
-@router.get("", summary="Open and recent cases on the provider's networks (JSON)")
+@router.get(
+    "",
+    summary="Open and recent cases on the provider's networks (JSON; newest first, paged like "
+    "the case list: ?limit=, ?cursor= from X-Next-Cursor)",
+)
 def feed_json(
     request: Request,
+    page: Annotated[Page, Depends()],
     principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     provider_id: int | None = None,
 ) -> Response:
-    who, _ = _who(principal, provider_id, session)
     now = svc.clock.now()
 
     def compute() -> tuple[Response, datetime | None]:
-        rows, valid_until = feed_rows(session, who, now)
-        return json_document(request, rows), valid_until
+        who, _ = _who(principal, provider_id, session)
+        got = feed_rows(session, who, now, page)
+        return json_document(request, got.rows, next_cursor=got.next_cursor), got.valid_until
 
-    return svc.reads.answer(request, principal, session, now, compute)
+    return svc.reads.answer(request, principal, now, compute)
 
 
 @router.get(".csv", summary="The same feed as CSV")

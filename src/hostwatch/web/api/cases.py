@@ -148,7 +148,7 @@ def list_cases(
         items = [disclose("case", row, principal) for row in shown]
         return json_document(request, items, next_cursor=rows[-1].id if more else None), None
 
-    return svc.reads.answer(request, principal, session, svc.clock.now(), compute)
+    return svc.reads.answer(request, principal, svc.clock.now(), compute)
 
 
 @router.get("/{case_id}", summary="One case")
