@@ -435,3 +435,14 @@ def test_many_misses_of_one_answer_compute_it_once(settings: Settings) -> None:
         answers = list(pool.map(lambda n: ask(alpha if n < 20 else beta, "limit=50"), range(24)))
     assert answers == [b"[]"] * 24
     assert len(computed) == 2
+
+
+def test_staff_read_a_named_providers_feed_and_no_other(client: TestClient, world: World) -> None:
+    """Staff read the feed of the provider they name (as that provider sees it); a provider that
+    does not exist is a 404, not an empty feed, and naming none is a 400."""
+    admin = bearer(world.tokens["admin"])
+    beta = client.get("/api/v1/feed", headers=bearer(world.tokens["beta"])).json()
+    named = client.get(f"/api/v1/feed?provider_id={world.providers['beta']}", headers=admin)
+    assert named.status_code == 200 and named.json() == beta
+    assert client.get("/api/v1/feed?provider_id=987654", headers=admin).status_code == 404
+    assert client.get("/api/v1/feed", headers=admin).status_code == 400

@@ -39,11 +39,17 @@ def provider_state(state: str) -> str:
     return PROVIDER_STATES.get(state, state)
 
 
-def feed_filter(session: Session, provider_id: int, now: datetime) -> ColumnElement[bool]:
-    """Which cases the provider's feed holds: in its verified space, and open or done recently."""
+def feed_filter(
+    session: Session,
+    provider_id: int,
+    now: datetime,
+    space: ColumnElement[bool] | None = None,
+) -> ColumnElement[bool]:
+    """Which cases the provider's feed holds: in its verified space (``space`` when the caller
+    has it already), and open or done recently."""
     since = now - timedelta(days=RECENT_DAYS)
     return and_(
-        cases_in_verified_space(session, provider_id),
+        cases_in_verified_space(session, provider_id) if space is None else space,
         NOTICE_MAY_GO,  # a report waiting for triage, or found not illegal, is not its business
         or_(Case.state.not_in(DONE_STATES), Case.state_since >= since),
     )
@@ -61,19 +67,16 @@ FEED_ORDER = (Case.opened_at.desc(), Case.id.desc())
 """The feed's order: newest case first (the id breaks ties)."""
 
 
-def after_in_feed(session: Session, provider_id: int, after: int) -> ColumnElement[bool]:
+def after_in_feed(space: ColumnElement[bool], after: int) -> ColumnElement[bool]:
     """The cases that follow case ``after`` in :data:`FEED_ORDER`: the next page of a feed read
     in pages, the cursor being the last case id of the page before.
 
-    The cursor is looked up among the provider's own cases only, so that paging cannot tell it
-    when another provider's case was opened; a cursor that is not one of them gives an empty
-    page. A case that left the feed since still marks the place.
+    The cursor is looked up only among the provider's own cases (``space``, from
+    :func:`cases_in_verified_space`), so that paging cannot tell it when another provider's case
+    was opened; a cursor that is not one of them gives an empty page. A case that left the feed
+    since still marks the place.
     """
-    opened = (
-        select(Case.opened_at)
-        .where(Case.id == after, cases_in_verified_space(session, provider_id))
-        .scalar_subquery()
-    )
+    opened = select(Case.opened_at).where(Case.id == after, space).scalar_subquery()
     return or_(Case.opened_at < opened, and_(Case.opened_at == opened, Case.id < after))
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hostwatch.attribution.asset_match import cases_in_verified_space
 from hostwatch.csv_safety import csv_text
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.db import lock_row
@@ -68,18 +69,19 @@ def feed_rows(session: Session, who: Principal, now: datetime, page: Page | None
     which order), as that provider may see them, read as plain columns rather than ORM objects;
     one page of them when ``page`` is given, else all."""
     provider_id = who.provider_id or 0
+    space = cases_in_verified_space(session, provider_id)
     query = (
         select(*CASE_COLUMNS)
         .select_from(Case)
         .join(Url, Url.id == Case.url_id)
         .outerjoin(Provider, Provider.id == Case.provider_id)
-        .where(provider_feed.feed_filter(session, provider_id, now))
+        .where(provider_feed.feed_filter(session, provider_id, now, space))
         .order_by(*provider_feed.FEED_ORDER)
     )
     more = False
     if page is not None:
         if page.after is not None:
-            query = query.where(provider_feed.after_in_feed(session, provider_id, page.after))
+            query = query.where(provider_feed.after_in_feed(space, page.after))
         rows, more = trim(session.execute(query.limit(page.limit + 1)).all(), page)
     else:
         rows = session.execute(query).all()
@@ -136,12 +138,13 @@ def _case_for(session: Session, who: Principal, case_id: int) -> Case:
     return case
 
 
-def _who(principal: Principal, provider_id: int | None, session: Session) -> tuple[Principal, str]:
+def _who(principal: Principal, provider_id: int | None, session: Session) -> Principal:
+    """The provider whose feed is read; 404 when staff name one that does not exist (a provider
+    token's own provider exists: the token refers to it)."""
     who = provider_principal(principal, provider_id)
-    name = session.scalar(select(Provider.name).where(Provider.id == who.provider_id))
-    if name is None:
+    if who is not principal and session.get(Provider, who.provider_id) is None:
         raise HTTPException(404, "no such provider")
-    return who, name
+    return who
 
 
 @router.get(
@@ -160,7 +163,7 @@ def feed_json(
     now = svc.clock.now()
 
     def compute() -> tuple[Response, datetime | None]:
-        who, _ = _who(principal, provider_id, session)
+        who = _who(principal, provider_id, session)
         got = feed_rows(session, who, now, page)
         return json_document(request, got.rows, next_cursor=got.next_cursor), got.valid_until
 
@@ -174,7 +177,7 @@ def feed_as_csv(
     svc: Annotated[Service, Depends(service)],
     provider_id: int | None = None,
 ) -> Response:
-    who, _ = _who(principal, provider_id, session)
+    who = _who(principal, provider_id, session)
     body = feed_csv(feed_cases(session, who, svc.clock.now()))
     return Response(
         body,
@@ -191,8 +194,9 @@ def feed_as_atom(
     svc: Annotated[Service, Depends(service)],
     provider_id: int | None = None,
 ) -> Response:
-    who, name = _who(principal, provider_id, session)
+    who = _who(principal, provider_id, session)
     now = svc.clock.now()
+    name = session.scalar(select(Provider.name).where(Provider.id == who.provider_id)) or ""
     body = feed_atom(
         feed_cases(session, who, now), name, who.provider_id or 0, now, str(request.url)
     )
@@ -207,7 +211,7 @@ def feed_digest(
     svc: Annotated[Service, Depends(service)],
     provider_id: int | None = None,
 ) -> Response:
-    who, _ = _who(principal, provider_id, session)
+    who = _who(principal, provider_id, session)
     digest = provider_feed.compose_digest(session, who.provider_id or 0, svc.clock.now())
     return json_response(request, disclose("digest", digest.as_dict(), who))
 
