@@ -10,21 +10,21 @@ provider's verified space among them.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from fastapi import Request, Response
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 from webworld import NOW, World, _case
 
 from conftest import bearer
 from hostwatch.clock import Clock
 from hostwatch.model import ApiToken, Case, Provider, Url
-from hostwatch.model.db import engine_for, session_scope
+from hostwatch.model.db import engine_for, session_factory, session_scope
 from hostwatch.settings import Settings
 from hostwatch.takedown.provider_feed import RECENT_DAYS, feed_cases
 from hostwatch.takedown.states import transition
@@ -303,43 +303,55 @@ def test_the_data_version_moves_with_every_commit_of_another_connection(
     repeats one, so nothing is kept for it."""
     engine = engine_for(settings.database_url)
     version = DataVersion(engine)
-    first = version.read()
-    if engine.dialect.name == "sqlite":  # PostgreSQL's moves with the whole cluster's work
-        assert version.read() == first
-    with session_scope(settings.database_url) as s:
-        transition(s, s.get(Case, world.cases["alpha"][0]), "removed", at=NOW, reason="checks")
-    assert version.read() != first
-    memory = DataVersion(create_engine("sqlite://"))
-    assert memory.read() != memory.read()
+
+    def commit() -> None:
+        with session_scope(settings.database_url) as s:
+            transition(s, s.get(Case, world.cases["alpha"][0]), "removed", at=NOW, reason="checks")
+
+    async def check() -> None:
+        first = await version.read()
+        if engine.dialect.name == "sqlite":  # PostgreSQL's moves with the whole cluster's work
+            assert await version.read() == first
+        await asyncio.to_thread(commit)
+        assert await version.read() != first
+        memory = DataVersion(create_engine("sqlite://"))
+        assert await memory.read() != await memory.read()
+
+    asyncio.run(check())
 
 
 def test_a_commit_is_seen_by_the_next_read_however_busy_the_probe(
     settings: Settings, world: World
 ) -> None:
     """Readers share version probes (one in flight per process), yet a read that starts after a
-    commit never gets a version from before it: 16 threads read the version without pause
-    while the test commits and reads, 30 times."""
+    commit never gets a version from before it: 16 tasks read the version without pause while
+    the test commits and reads, 30 times."""
     version = DataVersion(engine_for(settings.database_url))
-    stop = threading.Event()
+    case_id = world.cases["alpha"][0]
 
-    def hammer() -> None:
-        while not stop.is_set():
-            version.read()
+    def commit(n: int) -> None:
+        with session_scope(settings.database_url) as s:
+            s.get(Case, case_id).classification = f"csam-{n}"
 
-    threads = [threading.Thread(target=hammer) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    try:
-        case_id = world.cases["alpha"][0]
-        for n in range(30):
-            before = version.read()
-            with session_scope(settings.database_url) as s:
-                s.get(Case, case_id).classification = f"csam-{n}"
-            assert version.read() != before, n
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
+    async def check() -> None:
+        stop = asyncio.Event()
+
+        async def hammer() -> None:
+            while not stop.is_set():
+                await version.read()
+                await asyncio.sleep(0)
+
+        readers = [asyncio.create_task(hammer()) for _ in range(16)]
+        try:
+            for n in range(30):
+                before = await version.read()
+                await asyncio.to_thread(commit, n)
+                assert await version.read() != before, n
+        finally:
+            stop.set()
+            await asyncio.gather(*readers)
+
+    asyncio.run(check())
 
 
 @pytest.mark.parametrize(
@@ -414,26 +426,31 @@ def test_the_feed_in_pages_is_the_whole_feed(
 def test_many_misses_of_one_answer_compute_it_once(settings: Settings) -> None:
     """After a commit, every client polling a page misses at the same moment: 20 concurrent
     requests for one answer compute it once and all get that answer; another answer (another
-    viewer) is computed apart."""
-    cache = ReadCache(engine_for(settings.database_url))
+    viewer) is computed apart; and the computation outlives the request that began it."""
+    cache = ReadCache(engine_for(settings.database_url), session_factory(settings.database_url))
     computed: list[int] = []
 
     def request(query: str) -> Request:
         scope = {"type": "http", "method": "GET", "path": "/api/v1/feed", "headers": []}
         return Request({**scope, "query_string": query.encode(), "server": ("t", 80)})
 
-    def compute() -> tuple[Response, None]:
-        computed.append(1)
+    def compute(session: Session) -> tuple[Response, None]:
+        computed.append(session.scalar(select(func.count()).select_from(Case)))
         time.sleep(0.2)
         return Response(b"[]", headers={"ETag": '"e"'}), None
 
-    def ask(viewer: Principal, query: str) -> bytes:
-        return cache.answer(request(query), viewer, NOW, compute).body
+    async def ask(viewer: Principal) -> bytes:
+        return (await cache.answer(request("limit=50"), viewer, NOW, compute)).body
 
-    alpha, beta = Principal(1, "provider", 1), Principal(2, "provider", 2)
-    with ThreadPoolExecutor(24) as pool:
-        answers = list(pool.map(lambda n: ask(alpha if n < 20 else beta, "limit=50"), range(24)))
-    assert answers == [b"[]"] * 24
+    async def burst() -> list[bytes]:
+        alpha, beta = Principal(1, "provider", 1), Principal(2, "provider", 2)
+        first = asyncio.create_task(ask(alpha))
+        await asyncio.sleep(0.05)
+        others = [asyncio.create_task(ask(alpha if n < 19 else beta)) for n in range(23)]
+        first.cancel()  # the client that began the computation hangs up
+        return await asyncio.gather(*others)
+
+    assert asyncio.run(burst()) == [b"[]"] * 23
     assert len(computed) == 2
 
 

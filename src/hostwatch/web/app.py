@@ -139,13 +139,14 @@ def create_app(
     install_sqlite_functions(engine)
     install_sqlite_functions(write_engine_for(settings.database_url))
     writes = write_session_factory(settings.database_url)
+    sessions = session_factory(settings.database_url)
     _redact_server_logs()
     service = Service(
         settings=settings,
         clock=clock or settings.clock(),
-        sessions=session_factory(settings.database_url),
+        sessions=sessions,
         writes=WriteQueue.for_dialect(writes, engine.dialect.name),
-        reads=ReadCache(engine),
+        reads=ReadCache(engine, sessions),
     )
     app = FastAPI(
         lifespan=_watchlist_loop(service, watchlist_interval),

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import anyio.to_thread
@@ -145,20 +146,10 @@ def _end(session: Session, *, commit: bool) -> None:
 WriteDB = Annotated[Session, Depends(write_db, scope="function")]
 
 
-def _authenticate(svc: Service, token: str) -> tuple[Principal, str]:
-    """The token's principal and the data version it was checked at.
-
-    Kept while the data is unchanged (:class:`hostwatch.web.read_cache.Principals`), else checked
-    in a session of its own (reads only), given back before the handler runs.
-    """
-    version = svc.reads.version.read()
-    key, now = token_hash(token), svc.clock.now()
-    principal = svc.reads.principals.get(key, version, now)
-    if principal is None:
-        with svc.sessions() as session:
-            principal, expires_at = authenticate_until(session, token, now)
-        svc.reads.principals.put(key, version, expires_at, principal)
-    return principal, version
+def _authenticate(svc: Service, token: str, now: datetime) -> tuple[Principal, datetime | None]:
+    """Check a token in a session of its own (reads only), given back before the handler runs."""
+    with svc.sessions() as session:
+        return authenticate_until(session, token, now)
 
 
 def _from_session(svc: Service, session_id: str) -> Principal:
@@ -169,7 +160,13 @@ def _from_session(svc: Service, session_id: str) -> Principal:
 async def principal_for(request: Request, token: str) -> Principal:
     """The principal of a bearer token (AuthError if none); its use is noted in the background."""
     svc: Service = request.app.state.service
-    principal, request.state.data_version = await run_in_threadpool(_authenticate, svc, token)
+    version = await svc.reads.version.read()
+    key, now = token_hash(token), svc.clock.now()
+    principal = svc.reads.principals.get(key, version, now)
+    if principal is None:  # else kept while the data is unchanged (read_cache.Principals)
+        principal, expires_at = await run_in_threadpool(_authenticate, svc, token, now)
+        svc.reads.principals.put(key, version, expires_at, principal)
+    request.state.data_version = version
     svc.touch(principal.token_id)
     request.state.principal = principal
     return principal

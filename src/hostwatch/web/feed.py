@@ -24,7 +24,7 @@ from hostwatch.csv_safety import csv_text
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.db import lock_row
 from hostwatch.takedown import provider_answers, provider_feed
-from hostwatch.web.api.common import Caller, Page, json_document, json_response, trim
+from hostwatch.web.api.common import Caller, Page, Paging, json_document, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, WriteDB, db, service
 from hostwatch.web.disclosure import disclose, visible_case
@@ -152,22 +152,21 @@ def _who(principal: Principal, provider_id: int | None, session: Session) -> Pri
     summary="Open and recent cases on the provider's networks (JSON; newest first, paged like "
     "the case list: ?limit=, ?cursor= from X-Next-Cursor)",
 )
-def feed_json(
+async def feed_json(
     request: Request,
-    page: Annotated[Page, Depends()],
+    page: Paging,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     provider_id: int | None = None,
 ) -> Response:
     now = svc.clock.now()
 
-    def compute() -> tuple[Response, datetime | None]:
+    def compute(session: Session) -> tuple[Response, datetime | None]:
         who = _who(principal, provider_id, session)
         got = feed_rows(session, who, now, page)
         return json_document(request, got.rows, next_cursor=got.next_cursor), got.valid_until
 
-    return svc.reads.answer(request, principal, now, compute)
+    return await svc.reads.answer(request, principal, now, compute)
 
 
 @router.get(".csv", summary="The same feed as CSV")

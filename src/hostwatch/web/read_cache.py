@@ -29,18 +29,22 @@ memory therefore costs one version probe and no other database work.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from fastapi import Request, Response
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from hostwatch.web.api.common import revalidated
 from hostwatch.web.auth import Principal
@@ -57,61 +61,80 @@ class Entry:
 
 
 class DataVersion:
-    """The database's current data version as a string (see the module's docstring)."""
+    """The database's current data version as a string (see the module's docstring).
+
+    Read on the event loop: a request answered from memory makes no trip to a thread (the
+    hand-over to the thread pool cost more than the rest of such a request). On SQLite that is
+    one ``PRAGMA`` on a local file; on PostgreSQL one query on an asynchronous connection of the
+    loop's own.
+    """
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
-        self._probe: Any = None
+        self._probe: sqlite3.Connection | None = None
         self._last: int | None = None
         self._generation = 0
-        self._probe_started = 0
-        self._value = ""
         database = engine.url.database if self._sqlite else None
         # an in-memory database has no other connection to watch: nothing is ever kept
         self._database = database if database and database != ":memory:" else None
+        self._conninfo = (
+            ""
+            if self._sqlite
+            else engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._turn: asyncio.Lock | None = None
+        self._remote: psycopg.AsyncConnection[Any] | None = None
+        self._probe_started = 0
+        self._value = ""
 
-    def read(self) -> str:
+    async def read(self) -> str:
+        if self._sqlite:
+            return self._sqlite_version()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new loop (a test client): its own lock and connection
+            self._loop, self._turn, self._remote = loop, asyncio.Lock(), None
+        assert self._turn is not None
         arrived = time.monotonic_ns()
-        with self._lock:
-            if self._sqlite:
-                return self._sqlite_version()
+        async with self._turn:
             if self._probe_started > arrived:  # a probe begun after we arrived has answered
                 return self._value
             self._probe_started = time.monotonic_ns()
-            self._value = self._snapshot()
+            self._value = await self._snapshot()
             return self._value
 
     def _sqlite_version(self) -> str:
-        if self._database is None:
-            self._generation += 1
+        with self._lock:
+            if self._database is None:
+                self._generation += 1
+                return str(self._generation)
+            if self._probe is None:  # never writes, so every commit is another connection's
+                self._probe = sqlite3.connect(self._database, check_same_thread=False)
+            (value,) = self._probe.execute("PRAGMA data_version").fetchone()
+            if value != self._last:
+                self._last = value
+                self._generation += 1
             return str(self._generation)
-        if self._probe is None:  # never writes, so every commit is another connection's
-            self._probe = sqlite3.connect(self._database, check_same_thread=False)
-        (value,) = self._probe.execute("PRAGMA data_version").fetchone()
-        if value != self._last:
-            self._last = value
-            self._generation += 1
-        return str(self._generation)
 
-    def _snapshot(self) -> str:
+    async def _snapshot(self) -> str:
         """The snapshot on our own autocommit connection, opened again once if it was lost
         (the database restarted); a second failure is the request's error."""
         for attempt in (1, 2):
             try:
-                if self._probe is None:
-                    pooled = self._engine.raw_connection()
-                    pooled.detach()  # ours for good: the pool neither counts nor pings it
-                    self._probe = pooled.dbapi_connection
-                    self._probe.autocommit = True
-                row = self._probe.execute("SELECT pg_current_snapshot()::text").fetchone()
+                if self._remote is None or self._remote.closed:
+                    self._remote = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True
+                    )
+                cursor = await self._remote.execute("SELECT pg_current_snapshot()::text")
+                row = await cursor.fetchone()
+                assert row is not None
                 return str(row[0])
-            except Exception:
-                broken, self._probe = self._probe, None
+            except psycopg.Error:
+                broken, self._remote = self._remote, None
                 if broken is not None:
                     with contextlib.suppress(Exception):
-                        broken.close()
+                        await broken.close()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -148,60 +171,64 @@ class Principals:
 class ReadCache:
     """Answers by (viewer, URL), each with the data version it was computed at (LRU)."""
 
-    def __init__(self, engine: Engine, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self, engine: Engine, sessions: sessionmaker[Session], max_entries: int = MAX_ENTRIES
+    ) -> None:
         self.version = DataVersion(engine)
+        self._sessions = sessions
         self.principals = Principals(max_entries)
         self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
-        self._flights: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
+        self._flights: dict[tuple[Any, ...], asyncio.Future[tuple[Response, datetime | None]]] = {}
         self._lock = threading.Lock()
         self._max = max_entries
 
-    def answer(
+    async def answer(
         self,
         request: Request,
         viewer: Principal,
         now: datetime,
-        compute: Callable[[], tuple[Response, datetime | None]],
+        compute: Callable[[Session], tuple[Response, datetime | None]],
     ) -> Response:
-        """The kept answer while still good, else ``compute()`` (the full answer and until when
-        the clock alone leaves it unchanged, None: forever), kept; 304 if the client holds it.
+        """The kept answer while still good, else ``compute(session)`` (the full answer and until
+        when the clock alone leaves it unchanged, None: forever), kept; 304 if the client holds
+        it. ``compute`` runs in a thread, in a read session of its own that ends with it: it
+        serves every request waiting for the same answer, and must outlive the one that began
+        it (a client that hangs up closes its request's session).
 
         The version is the one read when the request's token was checked, if it was (earlier
-        still), else read now: either way before ``compute()`` reads anything."""
-        version = getattr(request.state, "data_version", None) or self.version.read()
+        still), else read now: either way before ``compute()`` reads anything.
+
+        After a commit every client polling a page misses at once; requests for the same answer
+        at the same version wait for the first one's computation and share it (200 clients made
+        200 copies of the same query in the same second, and the slowest waited for them all).
+        """
+        version = getattr(request.state, "data_version", None) or await self.version.read()
         key = self.key(request, viewer)
         response = self.get(key, version, now)
         if response is None:
-            with self._computing(key, version):  # one computes, the others of its kind wait
-                response = self.get(key, version, now)
-                if response is None:
-                    response, valid_until = compute()
-                    self.put(key, version, response, valid_until)
+            flight = (key, version)
+            task = self._flights.get(flight)
+            if task is None:  # the computation belongs to no request: one leaving ends nothing
+                task = asyncio.ensure_future(run_in_threadpool(self._in_session, compute))
+                self._flights[flight] = task
+                task.add_done_callback(lambda done: self._landed(flight, done))
+            response, _ = await asyncio.shield(task)
         return revalidated(request, response)
 
-    @contextlib.contextmanager
-    def _computing(self, key: tuple[Any, ...], version: str) -> Iterator[None]:
-        """Hold the lock for (key, version) while computing it.
+    def _in_session(
+        self, compute: Callable[[Session], tuple[Response, datetime | None]]
+    ) -> tuple[Response, datetime | None]:
+        with self._sessions() as session:
+            return compute(session)
 
-        After a commit every client polling a page misses at once; without this each of them
-        computed the same answer (200 clients made 200 copies of the same query in the same
-        second, and the slowest waited for all of them). Requests for the same answer at the
-        same version now wait for the first to finish and take its answer.
-        """
-        flight = (key, version)
-        with self._lock:
-            lock, users = self._flights.get(flight, (threading.Lock(), 0))
-            self._flights[flight] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._lock:
-                lock, users = self._flights[flight]
-                if users == 1:
-                    del self._flights[flight]
-                else:
-                    self._flights[flight] = (lock, users - 1)
+    def _landed(
+        self, flight: tuple[Any, ...], done: asyncio.Future[tuple[Response, datetime | None]]
+    ) -> None:
+        del self._flights[flight]
+        if done.cancelled() or done.exception() is not None:  # retrieved: never "unhandled"
+            return
+        response, valid_until = done.result()
+        self.put(*flight, response, valid_until)
 
     @staticmethod
     def key(request: Request, viewer: Principal) -> tuple[Any, ...]:

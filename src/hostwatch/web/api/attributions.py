@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hostwatch.model import Attribution, Provider, Url
-from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.api.common import Caller, Paging, json_response, trim
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import attribution_filter, disclose, sees_identifiers
 from hostwatch.web.rows import attribution_row
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/attributions", tags=["attributions"])
 @router.get("", summary="Attributions this token may see")
 def list_attributions(
     request: Request,
-    page: Annotated[Page, Depends()],
+    page: Paging,
     principal: Caller,
     session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],

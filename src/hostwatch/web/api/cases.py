@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 from hostwatch.model import Case, Provider, Url
 from hostwatch.model.case import CASE_STATES
 from hostwatch.takedown.provider_feed import PROVIDER_STATES
-from hostwatch.web.api.common import Caller, Page, json_document, json_response, trim
+from hostwatch.web.api.common import Caller, Paging, json_document, json_response, trim
 from hostwatch.web.auth import Principal
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import (
@@ -107,11 +107,10 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 @router.get("", summary="Cases this token may see (a JSON list; paging in headers)")
-def list_cases(
+async def list_cases(
     request: Request,
-    page: Annotated[Page, Depends()],
+    page: Paging,
     principal: Caller,
-    session: Annotated[Session, Depends(db)],
     svc: Annotated[Service, Depends(service)],
     state: Annotated[str | None, Query(max_length=20)] = None,
     provider_id: int | None = None,
@@ -135,7 +134,7 @@ def list_cases(
         held=held,
     )
 
-    def compute() -> tuple[Response, None]:
+    def compute(session: Session) -> tuple[Response, None]:
         query = case_query(session, principal, columns=CASE_COLUMNS, **filters)
         if page.after is not None:
             query = query.where(Case.id > page.after)
@@ -148,7 +147,7 @@ def list_cases(
         items = [disclose("case", row, principal) for row in shown]
         return json_document(request, items, next_cursor=rows[-1].id if more else None), None
 
-    return svc.reads.answer(request, principal, svc.clock.now(), compute)
+    return await svc.reads.answer(request, principal, svc.clock.now(), compute)
 
 
 @router.get("/{case_id}", summary="One case")

@@ -23,17 +23,25 @@ MAX_LIMIT = 10_000
 
 
 class Page:
-    """``limit`` and ``cursor`` from the query string, validated."""
+    """``limit`` and ``cursor`` from the query string, validated (take it as :data:`Paging`)."""
 
-    def __init__(
-        self,
-        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        cursor: str | None = Query(None, max_length=20),
-    ) -> None:
+    def __init__(self, limit: int, cursor: str | None) -> None:
         self.limit = limit
         if cursor is not None and not cursor.isdigit():
             raise HTTPException(400, "cursor must be the id given in X-Next-Cursor")
         self.after = int(cursor) if cursor else None
+
+
+async def _paging(
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    cursor: str | None = Query(None, max_length=20),
+) -> Page:
+    """An ``async`` dependency: FastAPI runs a plain one (a class too) in a worker thread, and
+    that hand-over cost more than the rest of a request answered from memory."""
+    return Page(limit, cursor)
+
+
+Paging = Annotated[Page, Depends(_paging)]
 
 
 def _etag(body: bytes) -> str:

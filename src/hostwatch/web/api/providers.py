@@ -18,7 +18,7 @@ from hostwatch.metrics.quality import load_quality
 from hostwatch.metrics.reachability import load_reachability
 from hostwatch.metrics.takedown import load_takedown_report
 from hostwatch.model import Provider, ProviderAsset
-from hostwatch.web.api.common import Caller, Page, json_response, trim
+from hostwatch.web.api.common import Caller, Paging, json_response, trim
 from hostwatch.web.deps import Service, db, service
 from hostwatch.web.disclosure import disclose, disclose_all, provider_filter, takedown_report_view
 from hostwatch.web.rows import provider_row
@@ -29,7 +29,7 @@ router = APIRouter(tags=["providers"])
 @router.get("/providers", summary="Providers (a provider token sees only itself)")
 def list_providers(
     request: Request,
-    page: Annotated[Page, Depends()],
+    page: Paging,
     principal: Caller,
     session: Annotated[Session, Depends(db)],
     name: Annotated[str | None, Query(max_length=300)] = None,
