@@ -192,11 +192,20 @@ def check_all(
     *,
     concurrency: int = 200,
 ) -> None:
-    """Check every URL once through the checker, its control probes and health rules."""
-    from hostwatch.takedown.checker import CheckRunner, Controls, Politeness, open_checker
+    """Check every URL once through the checker, its control probes and health rules; each
+    host is resolved once for the whole census (``CheckOptions.one_answer_per_host``)."""
+    from hostwatch.takedown.checker import (
+        CheckOptions,
+        CheckRunner,
+        Controls,
+        Politeness,
+        open_checker,
+    )
+
+    options = CheckOptions(one_answer_per_host=True)
 
     async def main() -> None:
-        async with open_checker(settings, clock) as checker:
+        async with open_checker(settings, clock, options) as checker:
             runner = CheckRunner(
                 checker,
                 concurrency=concurrency,
