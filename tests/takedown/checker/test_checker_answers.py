@@ -98,3 +98,25 @@ async def test_answers_end_with_the_checker(
         second = await checker.check(url)
     assert [r.ip for r in first] == ["127.0.0.1", "127.0.0.1"]
     assert second.addresses == ("127.0.0.3",)
+
+
+async def test_the_names_of_one_server_share_its_kept_alive_connection_and_fetch_no_body(
+    http_server: HttpServer, scripted_dns: ScriptedDns, make_checker: MakeChecker
+) -> None:
+    """A hoster's many names on one address: one connection serves them all in turn (the
+    server picks each virtual host by the request's Host), and a HEAD left on it reads nothing:
+    the next check's answer comes over the same connection after a terabyte-long resource."""
+    names = [f"site{n}.test" for n in range(12)]
+    for name in names:
+        scripted_dns.script(name, ["127.0.0.1"])
+    async with make_checker(one_answer_per_host=True) as checker:
+        results = [
+            await checker.check(f"http://{name}:{http_server.port}{('/ok', '/huge')[n % 2]}")
+            for n, name in enumerate(names)
+        ]
+    assert [r.status for r in results] == [200] * 12
+    seen = http_server.log.requests
+    assert [s.headers["Host"] for s in seen] == [f"{n}:{http_server.port}" for n in names]
+    assert {s.method for s in seen} == {"HEAD"}
+    assert len({s.client_port for s in seen}) == 1  # one connection for twelve names
+    assert http_server.log.body_bytes_sent == 0
