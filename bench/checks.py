@@ -40,16 +40,12 @@ from hostwatch.takedown.checker import (
     Politeness,
 )
 
-# worker_connections: the census keeps a keep-alive connection per host name open between that
-# host's checks (5,000 on one nginx here, spread over as many servers in a real list); with
-# 4,096 nginx dropped idle ones and every check opened a new connection
 NGINX_CONF = """
 worker_processes {workers};
-worker_rlimit_nofile 20000;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
-events {{ worker_connections 16384; }}
+events {{ worker_connections 4096; }}
 http {{
     access_log off;
     client_body_temp_path {tmp}/body;
