@@ -75,9 +75,9 @@ def main() -> None:
             listing = tmp / "list.txt"
             write_list(listing, port, args.urls)
             print(f"cores: {os.cpu_count()}, load {os.getloadavg()[0]:.1f}, {args.urls:,} URLs")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             census = run_census(listing, settings)
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         finally:
             for process in (nginx, dnsmasq):
                 process.terminate()
@@ -85,8 +85,12 @@ def main() -> None:
     totals = census.totals()
     print(f"  census of {totals['urls']:,} URLs: {elapsed:.1f} s ({totals['urls'] / elapsed:,.0f} "
           "URLs/s; target < 60 s)")  # fmt: skip
+    per_url = cpu / totals["urls"] * 1000
+    print(f"  CPU {cpu:.1f} s in the census process ({per_url:.2f} ms per URL); "
+          f"load at the end {os.getloadavg()[0]:.1f}")  # fmt: skip
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in census.seconds.items()))
     print(f"  totals {totals}; lines skipped {len(census.problems):,}")
+    print(f"  reasons {census.reasons()}")
     print(f"  by provider {census.by('provider').to_dicts()}")
 
 

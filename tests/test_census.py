@@ -256,3 +256,22 @@ def test_an_ingest_format_is_read_too(
 def test_a_missing_file_is_a_clear_error(census_settings: Settings, tmp_path: Path) -> None:
     missing = _run("census", str(tmp_path / "absent.txt"))
     assert missing.exit_code != 0 and "absent.txt" in missing.output
+
+
+def test_each_hosts_urls_are_checked_in_turns_not_in_a_row(tmp_path: Path) -> None:
+    """A hotline's list often names one site's URLs in a row; politeness starts one check a
+    second per host, so in list order every worker would wait at that host's gate."""
+    from hostwatch.census import in_turns, read_list
+
+    urls = [
+        "http://a.test/1", "http://a.test/2", "http://a.test/3", "http://b.test/1",
+        "http://A.test/4", "http://b.test/2", "http://c.test/1",
+    ]  # fmt: skip
+    path = tmp_path / "list.txt"
+    path.write_text("\n".join(urls) + "\n")
+    assert in_turns(read_list(path).urls) == [
+        "http://a.test/1", "http://b.test/1", "http://c.test/1",
+        "http://a.test/2", "http://b.test/2",
+        "http://a.test/3",
+        "http://a.test/4",
+    ]  # fmt: skip

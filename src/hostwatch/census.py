@@ -184,6 +184,21 @@ def state_of(result: Any) -> tuple[str, str | None]:
     return OFFLINE, None
 
 
+def in_turns(listed: list[Listed]) -> list[str]:
+    """The URLs in the order to check them: each host's first URL, then each host's second...
+
+    The checker's politeness starts one check a second per host, and the runner hands URLs to
+    its workers in order: a list naming one host's URLs in a row (a hotline's list of one
+    file-sharing site) would hold every worker at that host's gate while the other hosts wait.
+    """
+    turn: dict[str, int] = {}
+    ranked: list[tuple[int, int]] = []
+    for k, item in enumerate(listed):
+        ranked.append((turn.get(item.host, 0), k))
+        turn[item.host] = ranked[-1][0] + 1
+    return [listed[k].url for _, k in sorted(ranked)]
+
+
 def check_all(
     urls: list[str],
     settings: Settings,
@@ -192,11 +207,20 @@ def check_all(
     *,
     concurrency: int = 200,
 ) -> None:
-    """Check every URL once through the checker, its control probes and health rules."""
-    from hostwatch.takedown.checker import CheckRunner, Controls, Politeness, open_checker
+    """Check every URL once through the checker, its control probes and health rules; each
+    host is resolved once for the whole census (``CheckOptions.one_answer_per_host``)."""
+    from hostwatch.takedown.checker import (
+        CheckOptions,
+        CheckRunner,
+        Controls,
+        Politeness,
+        open_checker,
+    )
+
+    options = CheckOptions(one_answer_per_host=True)
 
     async def main() -> None:
-        async with open_checker(settings, clock) as checker:
+        async with open_checker(settings, clock, options) as checker:
             runner = CheckRunner(
                 checker,
                 concurrency=concurrency,
@@ -308,7 +332,7 @@ def run_census(
 
     checked_at = clock.now()
     started = perf_counter()
-    check_all([item.url for item in listed.urls], settings, clock, record)
+    check_all(in_turns(listed.urls), settings, clock, record)
     seconds["check"] = perf_counter() - started
     started = perf_counter()
     addresses = [_address(r) for r in results]

@@ -249,3 +249,100 @@ async def test_a_reply_to_another_question_is_not_taken_as_the_answer() -> None:
         await client.aclose()
     assert answer.addresses == ()
     assert "does not answer the question" in (answer.error or "")
+
+
+async def test_a_burst_of_replies_while_the_loop_is_busy_is_not_lost() -> None:
+    """A census starts with hundreds of lookups at once; their replies pile up in the socket
+    while the event loop is busy with the checks. None may be dropped: a lost reply costs a
+    second try a second later, or, under load, a lookup that times out on our side."""
+    lookups = 500
+    queries: list[bytes] = []
+    go, sent = threading.Event(), threading.Event()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2**22)  # the server drops none
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+
+        def serve() -> None:
+            held: list[tuple[bytes, tuple[str, int]]] = []
+            while True:
+                try:
+                    wire, peer = server.recvfrom(4096)
+                except OSError:
+                    return
+                queries.append(wire)
+                query = dns.message.from_wire(wire)
+                reply = dns.message.make_response(query)
+                if query.question[0].rdtype == 1:
+                    name = query.question[0].name
+                    reply.answer.append(dns.rrset.from_text(name, 30, "IN", "A", "192.0.2.10"))
+                held.append((reply.to_wire(), peer))
+                if len(queries) == 2 * lookups:  # every first try is in: answer all at once
+                    go.wait(10)
+                    for data, to in held:
+                        server.sendto(data, to)
+                    sent.set()
+                elif len(queries) > 2 * lookups:  # a second try: answer it at once
+                    server.sendto(*held[-1])
+
+        threading.Thread(target=serve, daemon=True).start()
+        client = DnsClient(f"127.0.0.1:{port}", timeout=3.0, clock=SYSTEM)
+        names = [f"h{n}.example.test" for n in range(lookups)]
+        pending = [asyncio.create_task(client.resolve(name)) for name in names]
+        while len(queries) < 2 * lookups:
+            await asyncio.sleep(0.01)
+        go.set()
+        assert sent.wait(10)  # the loop is blocked while every reply arrives
+        answers = await asyncio.gather(*pending)
+        await client.aclose()
+    assert [a.addresses for a in answers] == [("192.0.2.10",)] * lookups
+    assert len(queries) == 2 * lookups  # not one question had to be asked again
+
+
+async def test_replies_are_read_at_once_while_the_loop_is_busy() -> None:
+    """Every check running in the loop delays the next read of the socket; all replies waiting
+    must be read then, not one per loop iteration (which left them unread past their try's 1 s
+    and made lookups fail on our side although the resolver had answered each at once)."""
+    lookups = 100
+    queries: list[bytes] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2**22)
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+
+        def serve() -> None:
+            while True:
+                try:
+                    wire, peer = server.recvfrom(4096)
+                except OSError:
+                    return
+                queries.append(wire)
+                query = dns.message.from_wire(wire)
+                reply = dns.message.make_response(query)
+                if query.question[0].rdtype == 1:
+                    name = query.question[0].name
+                    reply.answer.append(dns.rrset.from_text(name, 30, "IN", "A", "192.0.2.10"))
+                server.sendto(reply.to_wire(), peer)
+
+        threading.Thread(target=serve, daemon=True).start()
+        client = DnsClient(f"127.0.0.1:{port}", timeout=3.0, clock=SYSTEM)
+        assert (await client.resolve("warm.example.test")).ok  # the socket is open
+        queries.clear()
+        done = False
+
+        async def busy() -> None:  # a check's share of one loop iteration: ~2 ms of CPU
+            while not done:
+                time.sleep(0.002)
+                await asyncio.sleep(0)
+
+        checks = [asyncio.create_task(busy()) for _ in range(25)]  # ~50 ms per iteration
+        try:
+            answers = await asyncio.gather(
+                *(client.resolve(f"h{n}.example.test") for n in range(lookups))
+            )
+        finally:
+            done = True
+            await asyncio.gather(*checks)
+            await client.aclose()
+    assert [a.addresses for a in answers] == [("192.0.2.10",)] * lookups
+    assert len(queries) == 2 * lookups  # not one question had to be asked again

@@ -17,6 +17,7 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from time import monotonic, perf_counter
@@ -37,6 +38,11 @@ from hostwatch.settings import Settings
 SYSTEM = "system"
 LITERAL = "literal"
 _TRY_TIMEOUT = 1.0
+RECEIVE_BUFFER = 2**22
+"""Bytes of replies the shared socket may hold unread (the kernel caps it at ``rmem_max``). With
+the default (~208 KiB, about 150 small replies on loopback) the replies to a census's first
+burst of lookups overflowed it while the event loop was busy (the kernel's UDP RcvbufErrors rose
+by 1,400 in a census of 20,000 URLs in ``bench/census.py``, each a try lost); with 4 MiB, none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,25 +101,52 @@ def _literal(host: str) -> str | None:
         return None
 
 
-class _Channel(asyncio.DatagramProtocol):
+class _Channel:
     """One UDP socket carrying many queries at once; replies are matched by ID and server.
 
     dnspython's stub resolver opens a fresh datagram endpoint and wraps every receive in a task
     for each query, which cost ~0.5 ms of CPU per A+AAAA pair here and capped checks with host
     names at a few hundred per second. dnspython still builds and parses every message; only
-    the transport is shared. Reply IDs are random per query and the question is compared
+    the socket is shared. Reply IDs are random per query and the question is compared
     after parsing, so a stray or spoofed datagram cannot answer a query it does not match.
+
+    Every reply waiting in the socket is read as soon as it is readable. asyncio's datagram
+    transport reads one datagram per event-loop iteration; with a census's checks keeping the
+    loop busy, replies queued behind hundreds of others were read after their try's 1 s had run
+    out (measured in ``bench/census.py``: 1,100 of 11,000 replies late, 70 hosts failing all five
+    tries: "resolver-timeout" for a resolver that had answered each query at once).
     """
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
+    def __init__(self, family: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self.pending: dict[int, tuple[asyncio.Future[bytes], tuple[str, int]]] = {}
-        self.sending: asyncio.Future[bytes] | None = None
+        loop.add_reader(self.sock.fileno(), self._read)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    @property
+    def open(self) -> bool:
+        return self.sock.fileno() != -1
 
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+    def close(self) -> None:
+        if self.open:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+        self._fail(ConnectionError("DNS socket closed"))
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error the kernel queued on the socket
+                self._fail(exc)
+                return
+            self._received(data, addr)
+
+    def _received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if len(data) < 12:
             return
         entry = self.pending.get(int.from_bytes(data[:2], "big"))
@@ -125,31 +158,23 @@ class _Channel(asyncio.DatagramProtocol):
         if not future.done():
             future.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
-        # A failed send is reported from inside ``sendto``: it belongs to that query alone,
-        # not to queries in flight to other servers.
-        futures = [self.sending] if self.sending else [f for f, _ in self.pending.values()]
-        for future in futures:
+    def _fail(self, exc: Exception) -> None:
+        for future, _ in self.pending.values():
             if not future.done():
                 future.set_exception(exc)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self.error_received(exc or ConnectionError("DNS socket closed"))
-
     async def exchange(self, wire: bytes, server: tuple[str, int], timeout: float) -> bytes:
-        """Send one query (its ID is replaced by a fresh random one) and wait for the reply."""
-        assert self.transport is not None
+        """Send one query (its ID is replaced by a fresh random one) and wait for the reply.
+
+        A send the kernel refuses (no route, EACCES) raises here, for this query alone; a full
+        send buffer is a datagram lost, and the try times out and is repeated like one."""
         while (query_id := secrets.randbelow(65536)) in self.pending:
             continue
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = self.loop.create_future()
         self.pending[query_id] = (future, server)
         try:
-            self.sending = future
-            try:
-                self.transport.sendto(query_id.to_bytes(2, "big") + wire[2:], server)
-            finally:
-                self.sending = None
+            with suppress(BlockingIOError):
+                self.sock.sendto(query_id.to_bytes(2, "big") + wire[2:], server)
             async with asyncio.timeout(timeout):
                 return await future
         finally:
@@ -191,8 +216,6 @@ class DnsClient:
             self._servers = [(str(server), system.port) for server in system.nameservers]
             self.name = SYSTEM
         self._channels: dict[int, _Channel] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._opening = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> DnsClient:
@@ -201,23 +224,18 @@ class DnsClient:
     async def aclose(self) -> None:
         """Close the sockets; the client stays usable and opens new ones when needed."""
         for channel in self._channels.values():
-            if channel.transport is not None:
-                channel.transport.close()
+            channel.close()
         self._channels = {}
 
-    async def _channel(self, family: int) -> _Channel:
+    def _channel(self, family: int) -> _Channel:
+        """The open socket for ``family`` on the running loop (a new loop gets new sockets)."""
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._channels, self._loop, self._opening = {}, loop, asyncio.Lock()
         channel = self._channels.get(family)
-        if channel is not None and channel.transport is not None:
+        if channel is not None and channel.open and channel.loop is loop:
             return channel
-        async with self._opening:
-            channel = self._channels.get(family)
-            if channel is not None and channel.transport is not None:
-                return channel
-            _, channel = await loop.create_datagram_endpoint(_Channel, family=family)
-            self._channels[family] = channel
+        if channel is not None:
+            channel.close()
+        channel = self._channels[family] = _Channel(family, loop)
         return channel
 
     async def resolve(self, host: str) -> DnsAnswer:
@@ -331,7 +349,7 @@ class DnsClient:
         timeout: float,
     ) -> dns.message.Message:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        channel = await self._channel(family)
+        channel = self._channel(family)
         wire = await channel.exchange(_query_wire(name, rdtype), (address, port), timeout)
         response = dns.message.from_wire(wire)
         question = response.question[0] if len(response.question) == 1 else None

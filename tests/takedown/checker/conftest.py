@@ -38,6 +38,8 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    client_port: int = 0
+    """The client's source port: one per TCP connection the client opened."""
 
 
 @dataclass
@@ -53,7 +55,10 @@ class ServerLog:
 def _app(log: ServerLog) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
-        log.requests.append(Seen(request.method, request.raw_path, dict(request.headers)))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        log.requests.append(
+            Seen(request.method, request.raw_path, dict(request.headers), peer[1] if peer else 0)
+        )
         log.started.append(asyncio.get_running_loop().time())
         log.in_flight += 1
         log.max_in_flight = max(log.max_in_flight, log.in_flight)

@@ -79,6 +79,12 @@ def test_user_info_is_dropped_and_ports_kept() -> None:
     assert str(target.request_url("203.0.113.5")) == "https://203.0.113.5:8443/p?q=1"
 
 
+def test_only_tls_names_a_server_the_connection_belongs_to() -> None:
+    assert parse_target("https://Example.com./p").server_hostname == "example.com"
+    assert parse_target("http://example.com/p").server_hostname is None
+    assert parse_target("https://203.0.113.5/p").server_hostname is None
+
+
 def test_ipv6_literals_are_bracketed() -> None:
     target = parse_target("http://[2001:db8::1]:8080/")
     assert target.host_header == "[2001:db8::1]:8080"

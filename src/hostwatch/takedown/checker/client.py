@@ -28,6 +28,7 @@ import contextvars
 import errno
 import re
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -39,7 +40,8 @@ from aiohttp.client_exceptions import cert_errors, ssl_errors
 from aiohttp.helpers import ceil_timeout
 
 from hostwatch.clock import Clock
-from hostwatch.net.dns import DnsClient
+from hostwatch.net.dns import DnsAnswer, DnsClient
+from hostwatch.takedown.checker.answers import SharedAnswers
 from hostwatch.takedown.checker.fault import dns_failure, http_failure, socket_failure
 from hostwatch.takedown.checker.policy import AddressPolicy, BlockedAddress
 from hostwatch.takedown.checker.result import (
@@ -89,6 +91,10 @@ class CheckOptions:
     user_agent: str = USER_AGENT
     max_url_length: int = MAX_URL_LENGTH
     connection_limit: int = 100
+    one_answer_per_host: bool = False
+    """Resolve each host once while the checker is open (``answers``): for a census, whose checks
+    all stand for one instant; never for monitoring, where each check must see its own time's
+    answer."""
 
 
 class _Phases:
@@ -255,6 +261,7 @@ class Checker:
         self.clock = clock
         self.options = options or CheckOptions()
         self._session: aiohttp.ClientSession | None = None
+        self._resolve: Callable[[str], Awaitable[DnsAnswer]] = dns.resolve
         timeouts = self.options.timeouts
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect)
 
@@ -274,12 +281,15 @@ class Checker:
             trust_env=False,
             timeout=self._timeout,
         )
+        if self.options.one_answer_per_host:
+            self._resolve = SharedAnswers(self.dns).resolve
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        self._resolve = self.dns.resolve
         await self.dns.aclose()
 
     async def check(self, url: str, method: str | None = None) -> CheckResult:
@@ -378,7 +388,7 @@ class Checker:
             found: tuple[str, ...] = (str(target.literal),)
             trail.dns = None
         else:
-            answer = await self.dns.resolve(target.host)
+            answer = await self._resolve(target.host)
             trail.dns = answer.elapsed
             if answer.nxdomain:
                 raise _Stop(Outcome.NXDOMAIN, f"{target.host}: no such domain", "nxdomain")

@@ -53,8 +53,18 @@ class Target:
 
     @property
     def server_hostname(self) -> str | None:
-        """The TLS SNI and certificate name: the host unless it is an IP literal."""
-        return None if self.literal is not None else self.host.rstrip(".")
+        """The TLS SNI and certificate name: the host unless it is an IP literal; None for
+        plain HTTP.
+
+        The client keys its pool of kept-alive connections by address, port and this name. A
+        plain HTTP server picks the virtual host by each request's ``Host`` header, so the host
+        names of one server share its connections: a census of a hoster's 5,000 names on one
+        address kept 5,000 idle connections open to it (one per name), which starved a server
+        of its connection slots until its answers timed out and online URLs counted offline.
+        Over TLS the connection belongs to the name its certificate was checked for."""
+        if self.literal is not None or self.scheme != "https":
+            return None
+        return self.host.rstrip(".")
 
     def request_url(self, address: str) -> URL:
         """The URL that makes the client connect to ``address`` and to nothing else."""
