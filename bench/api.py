@@ -12,8 +12,9 @@ providers, cases and tokens, the real server started on loopback, then
    write statuses (the 5xx count first), writes/s, the write p99 and the ``/healthz`` p99; then
    runs ``hostwatch audit verify`` and prints its verdict;
 2. reads: ``--readers`` provider clients paging through their case list and their feed
-   (``?limit=50``, ``X-Next-Cursor``; back to the first page after the last) for ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints
-   requests/s, p50/p99 and the CPU per request of the server and of this client;
+   (``?limit=50``, ``X-Next-Cursor``; back to the first page after the last) for
+   ``--read-seconds`` after ``--warmup`` seconds (printed apart); prints requests/s, p50/p99
+   and the CPU per request of the server and of this client;
 3. the mixed read load of before (analyst lists, provider-scoped lists and feeds, single cases,
    researcher aggregates, ETag revalidation) with ``--clients`` for ``--seconds`` (0 skips it).
 
