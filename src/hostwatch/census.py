@@ -291,9 +291,9 @@ def attribute_now(
             rows, _ = attribute(targets, ctx, RowAnswers([None] * n, [False] * n))
             ids = {row[provider_at] for row in rows if row[provider_at] is not None}
             names = dict(
-                session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(ids)))
-                .tuples()
-                .all()
+                session.execute(
+                    select(Provider.id, Provider.name).where(Provider.id.in_(ids))
+                ).all()
             )
         finally:
             session.rollback()

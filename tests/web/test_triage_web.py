@@ -197,7 +197,7 @@ def test_analyst_triages_in_bulk_in_the_portal(  # type: ignore[no-untyped-def]
         str(ids[3])
     ]
     with session_scope(world.db_url) as s:
-        got = dict(s.execute(select(Case.id, Case.triage).where(Case.id.in_(ids))).tuples().all())
+        got = dict(s.execute(select(Case.id, Case.triage).where(Case.id.in_(ids))).all())
         analysts = set(s.scalars(select(TriageVerdict.analyst)))
     assert got == {ids[0]: "illegal", ids[1]: "illegal", ids[2]: "not-reachable", ids[3]: "pending"}
     assert len(analysts) == 1 and next(iter(analysts)).startswith("analyst (token:")

@@ -305,7 +305,7 @@ def test_a_new_hoster_s_case_takes_the_url_s_illegal_verdict(settings: Settings)
             )
         )
         session.flush()
-        providers = dict(session.execute(select(Provider.name, Provider.id)).tuples().all())
+        providers = dict(session.execute(select(Provider.name, Provider.id)).all())
         notice = Notice(
             notice_key="m" * 64,
             url_id=uid,
