@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -71,18 +73,42 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+def _unreachable(exc: Exception) -> bool:
+    """The database could not be reached or dropped the connection (restarted, network down),
+    as opposed to refusing what was asked of it."""
+    driver = exc.orig if isinstance(exc, DBAPIError) else exc  # raw: the read cache's probe
+    sqlite_code = getattr(driver, "sqlite_errorcode", None)
+    return (
+        (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        or isinstance(driver, psycopg.OperationalError)
+        or (sqlite_code is not None and sqlite_code & 0xFF in _SQLITE_UNREACHABLE)
+    )
+
+
+_SQLITE_UNREACHABLE = (10, 14)
+"""SQLITE_IOERR and SQLITE_CANTOPEN: the file is gone, unreadable or its disk failing."""
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Another writer (another process on SQLite, a row lock on PostgreSQL) held what this
-    write needed for too long: 409 and a time to retry, never a 500. Other database errors
-    stay 500s."""
-    if not is_contention(exc):
-        log.error("database error", exc_info=exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
-    return JSONResponse(
-        {"detail": "a concurrent change held this record; retry shortly"},
-        status_code=409,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    write needed for too long: 409 and a time to retry, never a 500. A database that cannot be
+    reached is a 503 with a time to retry (clients and load balancers know to come back; a
+    500 says the request itself is at fault). Other database errors stay 500s."""
+    if is_contention(exc):
+        return JSONResponse(
+            {"detail": "a concurrent change held this record; retry shortly"},
+            status_code=409,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if _unreachable(exc):
+        log.error("database unreachable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return JSONResponse(
+            {"detail": "the database is unreachable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    log.error("database error", exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
 def _watchlist_loop(service: Service, interval: float | None) -> Any:
@@ -178,6 +204,8 @@ def create_app(
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(StaleDataError, _database_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_error)
+    app.add_exception_handler(sqlite3.OperationalError, _database_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics)
     return app
