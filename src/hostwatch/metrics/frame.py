@@ -245,51 +245,176 @@ def refused_by_policy() -> Any:
     return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
 
 
-def _events(reader: FrameReader, period: Period) -> pl.DataFrame:
-    """Every online/offline sighting up to the period end: checks and feed listings.
+def _evidence() -> Any:
+    """0 for a conclusive sighting, 1 for a check the policy refused, 2 for another inconclusive
+    check (hostwatch's own fault: it says nothing about the target)."""
+    return case(
+        (and_(Check.inconclusive_reason.is_(None), Check.outcome != BLOCKED_OUTCOME), 0),
+        (refused_by_policy(), 1),
+        else_=2,
+    )
 
-    ``evidence`` is 0 for a conclusive sighting, 1 for a check the policy refused, 2 for another
-    inconclusive check. One scan of the checks gives all three: it is the largest table read here.
+
+def _listed(period: Period) -> Any:
+    return and_(
+        Observation.kind == "listing",
+        Observation.url_id.is_not(None),
+        Observation.online.is_not(None),
+        epoch_seconds(Observation.observed_at) < period.end.timestamp(),
+    )
+
+
+def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
+    """Every sighting up to the period end, collapsed in the database: per URL, case (null: about
+    the URL, as feed listings are), online, listing and evidence (as in :func:`_events`), how
+    many sightings there are and the first and the last.
+
+    A case checked every 6 h for months is a few rows here instead of hundreds, so the database
+    does the counting and only a few rows per case travel (the whole point: shipping every check
+    to Python cost most of the frame's time). First and last are taken of the stored instants
+    and only then turned into epoch seconds: both databases order stored instants as time (SQLite
+    stores them as fixed-layout text), so this is the very number the row-wise path computes.
     """
-    refused = refused_by_policy()
-    checks = select(
-        Check.url_id,
-        Check.case_id,
-        epoch_seconds(Check.checked_at),
-        _flag(Check.online),
-        literal(0),
-        case(
-            (and_(Check.inconclusive_reason.is_(None), Check.outcome != BLOCKED_OUTCOME), 0),
-            (refused, 1),
-            else_=2,
-        ),
-    ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
-    listings = select(
-        Observation.url_id,
-        null(),
-        epoch_seconds(Observation.observed_at),
-        _flag(Observation.online),
-        literal(1),
-        literal(0),
-    ).where(
-        and_(
-            Observation.kind == "listing",
-            Observation.url_id.is_not(None),
-            Observation.online.is_not(None),
-            epoch_seconds(Observation.observed_at) < period.end.timestamp(),
+    checks = (
+        select(
+            Check.url_id,
+            Check.case_id,
+            _flag(Check.online).label("online"),
+            _evidence().label("evidence"),
+            Check.checked_at.label("at"),
         )
+        .where(epoch_seconds(Check.checked_at) < period.end.timestamp())
+        .subquery()
+    )
+    per_check = select(
+        checks.c.url_id,
+        checks.c.case_id,
+        checks.c.online,
+        literal(0),
+        checks.c.evidence,
+        func.count(),
+        epoch_seconds(func.min(checks.c.at)),
+        epoch_seconds(func.max(checks.c.at)),
+    ).group_by(checks.c.url_id, checks.c.case_id, checks.c.online, checks.c.evidence)
+    listings = (
+        select(
+            Observation.url_id,
+            null(),
+            _flag(Observation.online),
+            literal(1),
+            literal(0),
+            func.count(),
+            epoch_seconds(func.min(Observation.observed_at)),
+            epoch_seconds(func.max(Observation.observed_at)),
+        )
+        .where(_listed(period))
+        .group_by(Observation.url_id, Observation.online)
     )
     return reader.read(
-        union_all(checks, listings),
+        union_all(per_check, listings),
         {
             "url_id": pl.Int64,
             "event_case_id": pl.Int64,
-            "t": pl.Float64,
             "online": pl.Boolean,
             "listing": pl.Boolean,
             "evidence": pl.Int8,
+            "count": pl.Int64,
+            "first_t": pl.Float64,
+            "last_t": pl.Float64,
         },
     )
+
+
+#: URL ids per query when reading the sightings of the cases whose history needs them: twice
+#: (checks and listings) below the bound-parameter limits of SQLite (32,766) and PostgreSQL
+#: (65,535).
+_IDS_PER_READ = 10_000
+
+
+def _events(reader: FrameReader, period: Period, url_ids: pl.Series | None) -> pl.DataFrame:
+    """Every online/offline sighting up to the period end (checks and feed listings) of
+    ``url_ids`` (None: of every URL). ``evidence`` as in :func:`_evidence`."""
+    schema = {
+        "url_id": pl.Int64,
+        "event_case_id": pl.Int64,
+        "t": pl.Float64,
+        "online": pl.Boolean,
+        "listing": pl.Boolean,
+        "evidence": pl.Int8,
+    }
+    if url_ids is None:
+        batches: list[Any] = [None]
+    else:
+        ids = url_ids.unique().sort().to_list()
+        batches = [ids[k : k + _IDS_PER_READ] for k in range(0, len(ids), _IDS_PER_READ)]
+    parts = [pl.DataFrame(schema=schema)]
+    for batch in batches:
+        checks = select(
+            Check.url_id,
+            Check.case_id,
+            epoch_seconds(Check.checked_at),
+            _flag(Check.online),
+            literal(0),
+            _evidence(),
+        ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
+        listings = select(
+            Observation.url_id,
+            null(),
+            epoch_seconds(Observation.observed_at),
+            _flag(Observation.online),
+            literal(1),
+            literal(0),
+        ).where(_listed(period))
+        if batch is not None:
+            checks = checks.where(Check.url_id.in_(batch))
+            listings = listings.where(Observation.url_id.in_(batch))
+        parts.append(reader.read(union_all(checks, listings), schema))
+    return pl.concat(parts)
+
+
+def _simple_histories(
+    units: pl.DataFrame, summary: pl.DataFrame, offline_after: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The units whose conclusive sightings are all online before all offline, with their one
+    episode read off the summary; and the other units, whose sightings must be cut into runs.
+
+    Such a history is at most one online run followed by one offline run (ties sort offline
+    first, as in :func:`episodes`, so an online and an offline sighting at the same instant are
+    not simple), so its episode is the first: seen online from the first to the last online
+    sighting, confirmed offline at the first offline one if the run is long enough or holds a
+    feed listing. Nearly every case's history is simple: checked online until removed.
+    """
+    on, off = pl.col("online"), ~pl.col("online")
+    per_unit = (
+        summary.filter(pl.col("evidence") == 0)
+        .join(units.select("unit", "url_id", "case_id"), on="url_id", how="inner")
+        .filter(pl.col("event_case_id").is_null() | (pl.col("event_case_id") == pl.col("case_id")))
+        .group_by("unit")
+        .agg(
+            pl.col("first_t").filter(on).min().alias("first_online_s"),
+            pl.col("last_t").filter(on).max().alias("last_online_s"),
+            pl.col("first_t").filter(off).min().alias("first_off_s"),
+            pl.col("count").filter(off).sum().alias("offline_count"),
+            pl.col("listing").filter(off).any().alias("offline_listed"),
+        )
+    )
+    rows = units.select("unit", "start_s").join(per_unit, on="unit", how="left")
+    simple = (
+        pl.col("first_online_s").is_null()
+        | pl.col("first_off_s").is_null()
+        | (pl.col("last_online_s") < pl.col("first_off_s"))
+    )
+    confirmed = (pl.col("offline_count") >= offline_after) | pl.col("offline_listed")
+    episodes_of_simple = rows.filter(simple).select(
+        "unit",
+        pl.lit(0, pl.Int32).alias("episode"),
+        pl.col("start_s").alias("episode_start_s"),
+        "first_online_s",
+        "last_online_s",
+        pl.when(confirmed).then(pl.col("first_off_s")).alias("first_offline_s"),
+    )
+    others = units.join(rows.filter(~simple).select("unit"), on="unit", how="semi")
+    return episodes_of_simple, others
 
 
 def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> pl.DataFrame:
@@ -390,6 +515,7 @@ def build_frame(
     offline_after: int = 3,
     exclude_stale: bool = False,
     columnar: bool = True,
+    collapse: bool = True,
 ) -> pl.DataFrame:
     """Read the records through ``conn`` and return the frame for episodes starting in ``period``.
 
@@ -402,13 +528,17 @@ def build_frame(
 
     ``columnar=False`` reads every query row by row through ``conn`` (the portable transport of
     :mod:`.columnar_read`); the figures are the same either way, only slower.
+
+    ``collapse=False`` reads every sighting of every case and cuts each history into runs,
+    instead of only those of the cases whose history is not simple (:func:`_simple_histories`);
+    the figures are the same either way, only slower.
     """
     with FrameReader(conn, columnar=columnar) as reader:
-        return _build(reader, period, offline_after, exclude_stale)
+        return _build(reader, period, offline_after, exclude_stale, collapse)
 
 
 def _build(
-    reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool
+    reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool, collapse: bool
 ) -> pl.DataFrame:
     units = _units(reader)
     notices = _notices(reader, period)
@@ -423,10 +553,18 @@ def _build(
             .otherwise(pl.lit("notice")),
         )
     )
-    events = _events(reader, period)
-    refused = events.filter(pl.col("evidence") == 1)
+    if collapse:
+        summary = _summary(reader, period)
+        refused = summary.filter(pl.col("evidence") == 1)
+        simple, others = _simple_histories(units, summary, offline_after)
+        events = _events(reader, period, others["url_id"])
+    else:
+        events = _events(reader, period, None)
+        refused = events.filter(pl.col("evidence") == 1)
+        simple, others = None, units
     blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
-    rows = _bounds(episodes(units, events.filter(pl.col("evidence") == 0), offline_after))
+    cut = episodes(others, events.filter(pl.col("evidence") == 0), offline_after)
+    rows = _bounds(pl.concat([cut, simple], how="vertical_relaxed") if simple is not None else cut)
     rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(reader), on="url_id", how="left").join(
         _urls(reader), on="url_id", how="left"
@@ -471,7 +609,8 @@ def _build(
     frame = frame.filter((pl.col("start_at") >= start) & (pl.col("start_at") < end))
     if exclude_stale:
         frame = frame.filter(~pl.col("stale"))
-    return conform(frame.sort("start_at", "url_id", "episode"))
+    # case_id last: two cases of one URL can start at the same instant (the first notice)
+    return conform(frame.sort("start_at", "url_id", "episode", "case_id"))
 
 
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
