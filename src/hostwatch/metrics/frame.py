@@ -22,6 +22,12 @@ computed in SQL (the same expression on SQLite and PostgreSQL) and the episode l
 (Polars), so a million cases cost seconds, not a Python loop. Results travel column-wise
 (:mod:`.columnar_read`: COPY on PostgreSQL, Arrow through ADBC on SQLite), never as a Python
 tuple per row.
+
+The checks themselves mostly stay in the database: it counts each history (per URL and case:
+first and last sighting online and offline, how many, which were inconclusive) and returns a few
+rows per case (:func:`_summary`). A history that is online until it is offline, as nearly all
+are, gives its episode straight from those counts; only the others (flapping, reappearing)
+have their sightings read and cut into runs (:func:`episodes`).
 """
 
 from __future__ import annotations
@@ -299,7 +305,7 @@ def _listed(period: Period) -> Any:
 
 def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
     """Every sighting up to the period end, collapsed in the database: per URL, case (null: about
-    the URL, as feed listings are), online, listing and evidence (as in :func:`_events`), how
+    the URL, as feed listings are), online, listing and evidence (as in :func:`_evidence`), how
     many sightings there are and the first and the last.
 
     A case checked every 6 h for months is a few rows here instead of hundreds, so the database
@@ -602,14 +608,15 @@ def _build(
         summary = _summary(reader, period)
         refused = summary.filter(pl.col("evidence") == 1)
         simple, others = _simple_histories(units, summary, offline_after)
+        read_off = [simple]
         events = _events(reader, period, others["url_id"])
     else:
         events = _events(reader, period, None)
         refused = events.filter(pl.col("evidence") == 1)
-        simple, others = None, units
+        read_off, others = [], units
     blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
     cut = episodes(others, events.filter(pl.col("evidence") == 0), offline_after)
-    rows = _bounds(pl.concat([cut, simple], how="vertical_relaxed") if simple is not None else cut)
+    rows = _bounds(pl.concat([cut, *read_off], how="vertical_relaxed"))
     rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(reader), on="url_id", how="left").join(
         _urls(reader), on="url_id", how="left"
