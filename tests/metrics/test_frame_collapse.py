@@ -170,6 +170,9 @@ def test_collapsed_frame_equals_the_frame_of_every_sighting(
             assert_frame_equal(fast, slow, check_exact=True)
             assert figures(fast) == figures(slow)
             frames.append(fast)
+        # before the first notice: an empty frame, with the same columns
+        before_any = build_frame(conn, parse_period("2023"), offline_after=offline_after)
+    assert before_any.is_empty() and before_any.schema == frames[0].schema
     whole = frames[0]
     # the histories the data was made to hold reached the frame, so the comparison covered them
     assert {"message", "notice", "reappearance"} <= set(whole["clock_start"].unique())

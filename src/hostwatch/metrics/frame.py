@@ -587,10 +587,14 @@ def build_frame(
 def _build(
     reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool, collapse: bool
 ) -> pl.DataFrame:
-    units = _units(reader)
     notices = _notices(reader, period)
+    if notices.is_empty():  # nothing noticed before the period end: nothing else to read
+        return conform(
+            pl.DataFrame(schema={k: v for k, v in FRAME_SCHEMA.items() if k != "row_id"})
+        )
     units = (
-        units.join(notices, on="url_id", how="inner")
+        _units(reader)
+        .join(notices, on="url_id", how="inner")
         .join(_first_delivery(reader), on="case_id", how="left")
         .with_row_index("unit")
         .with_columns(
@@ -600,10 +604,6 @@ def _build(
             .otherwise(pl.lit("notice")),
         )
     )
-    if units.is_empty():  # nothing noticed before the period end: no sighting to read
-        return conform(
-            pl.DataFrame(schema={k: v for k, v in FRAME_SCHEMA.items() if k != "row_id"})
-        )
     if collapse:
         summary = _summary(reader, period)
         refused = summary.filter(pl.col("evidence") == 1)
