@@ -25,7 +25,7 @@ tuple per row.
 
 The checks themselves mostly stay in the database: it counts each history (per URL and case:
 first and last sighting online and offline, how many, which were inconclusive) and returns a few
-rows per case (:func:`_summary`). A history that is online until it is offline, as nearly all
+rows per case (:func:`summary_query`). A history that is online until it is offline, as nearly all
 are, gives its episode straight from those counts; only the others (flapping, reappearing)
 have their sightings read and cut into runs (:func:`episodes`).
 """
@@ -303,7 +303,7 @@ def _listed(period: Period) -> Any:
     )
 
 
-def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
+def summary_query(period: Period) -> Any:
     """Every sighting up to the period end, collapsed in the database: per URL, case (null: about
     the URL, as feed listings are), online, listing and evidence (as in :func:`_evidence`), how
     many sightings there are and the first and the last.
@@ -357,8 +357,12 @@ def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
         .where(_listed(period))
         .group_by(Observation.url_id, Observation.online)
     )
+    return union_all(per_check, listings)
+
+
+def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
     return reader.read(
-        union_all(per_check, listings),
+        summary_query(period),
         {
             "url_id": pl.Int64,
             "event_case_id": pl.Int64,

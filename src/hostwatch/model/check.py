@@ -44,7 +44,7 @@ class Check(Base):
         Index(None, "url_id", "checked_at"),
         Index(None, "case_id", "checked_at"),
         # the metrics frame counts each history in the database, grouped by these columns in
-        # this order (hostwatch.metrics.frame._summary): SQLite then reads this index alone,
+        # this order (hostwatch.metrics.frame.summary_query): SQLite then reads this index alone,
         # in order, instead of sorting tens of millions of checks
         Index(
             "ix_checks_histories",

@@ -2,7 +2,7 @@
 
 The frame of a million cases collapses tens of millions of checks to a few rows per case in the
 database, grouped by URL, case, online, outcome and inconclusive reason, with the first and last
-check time of each group (``hostwatch.metrics.frame._summary``). With an index on exactly those
+check time of each group (``hostwatch.metrics.frame.summary_query``). With an index on exactly those
 columns, in that order, SQLite reads the index alone in order and never sorts the checks.
 
 Revision ID: 0021
