@@ -71,7 +71,10 @@ class FrameReader:
         self.close()
 
     def _compiled(self, query: Any) -> tuple[str, Any]:
-        compiled = query.compile(dialect=self.conn.dialect)
+        # render_postcompile: an IN list becomes one placeholder per value, as every driver takes
+        compiled = query.compile(
+            dialect=self.conn.dialect, compile_kwargs={"render_postcompile": True}
+        )
         params: Any = compiled.params
         if compiled.positional:
             params = tuple(params[name] for name in compiled.positiontup or ())

@@ -22,17 +22,25 @@ computed in SQL (the same expression on SQLite and PostgreSQL) and the episode l
 (Polars), so a million cases cost seconds, not a Python loop. Results travel column-wise
 (:mod:`.columnar_read`: COPY on PostgreSQL, Arrow through ADBC on SQLite), never as a Python
 tuple per row.
+
+The checks themselves mostly stay in the database: it counts each history (per URL and case:
+first and last sighting online and offline, how many, which were inconclusive) and returns a few
+rows per case (:func:`summary_query`). A history that is online until it is offline, as nearly all
+are, gives its episode straight from those counts; only the others (flapping, reappearing)
+have their sightings read and cut into runs (:func:`episodes`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import (
+    Boolean,
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -121,6 +129,36 @@ def _epoch_default(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
+class before(FunctionElement[bool]):
+    """``column < instant`` for a stored UTC instant, as each database compares it fastest.
+
+    PostgreSQL compares timestamptz. SQLite stores instants as text, 'YYYY-MM-DD HH:MM:SS' and a
+    fraction when there is one, and text of that layout sorts as time: the instant is compared as
+    text, without its fraction when it has none ('...:00' < '...:00.5' as 12:00 < 12:00.5), so
+    the comparison is exact and costs no date arithmetic per row (tens of millions of checks).
+    """
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: Any, instant: datetime) -> None:
+        utc = instant.astimezone(UTC)
+        layout = "%Y-%m-%d %H:%M:%S.%f" if utc.microsecond else "%Y-%m-%d %H:%M:%S"
+        super().__init__(column, literal(utc), literal(utc.strftime(layout), String()))
+
+
+@compiles(before, "sqlite")
+def _before_sqlite(element: before, compiler: Any, **kw: Any) -> str:
+    column, _, text = element.clauses
+    return f"{compiler.process(column, **kw)} < {compiler.process(text, **kw)}"
+
+
+@compiles(before)
+def _before_default(element: before, compiler: Any, **kw: Any) -> str:
+    column, instant, _ = element.clauses
+    return f"{compiler.process(column, **kw)} < {compiler.process(instant, **kw)}"
+
+
 def _flag(column: Any) -> Any:
     return cast(column, Integer)
 
@@ -167,7 +205,7 @@ def _notices(reader: FrameReader, period: Period) -> pl.DataFrame:
             func.min(epoch_seconds(Notice.received_at)),
             func.count(),
         )
-        .where(epoch_seconds(Notice.received_at) < period.end.timestamp())
+        .where(before(Notice.received_at, period.end))
         .group_by(Notice.url_id)
     )
     return reader.read(query, {"url_id": pl.Int64, "notice_s": pl.Float64, "notices": pl.Int32})
@@ -240,56 +278,194 @@ def _urls(reader: FrameReader) -> pl.DataFrame:
     )
 
 
-def refused_by_policy() -> Any:
+def refused_by_policy(outcome: Any = Check.outcome, reason: Any = Check.inconclusive_reason) -> Any:
     """Checks the policy refused: the target may not be checked (``not-checkable``)."""
-    return or_(Check.outcome == BLOCKED_OUTCOME, Check.inconclusive_reason.like("%policy%"))
+    return or_(outcome == BLOCKED_OUTCOME, reason.like("%policy%"))
 
 
-def _events(reader: FrameReader, period: Period) -> pl.DataFrame:
-    """Every online/offline sighting up to the period end: checks and feed listings.
-
-    ``evidence`` is 0 for a conclusive sighting, 1 for a check the policy refused, 2 for another
-    inconclusive check. One scan of the checks gives all three: it is the largest table read here.
-    """
-    refused = refused_by_policy()
-    checks = select(
-        Check.url_id,
-        Check.case_id,
-        epoch_seconds(Check.checked_at),
-        _flag(Check.online),
-        literal(0),
-        case(
-            (and_(Check.inconclusive_reason.is_(None), Check.outcome != BLOCKED_OUTCOME), 0),
-            (refused, 1),
-            else_=2,
-        ),
-    ).where(epoch_seconds(Check.checked_at) < period.end.timestamp())
-    listings = select(
-        Observation.url_id,
-        null(),
-        epoch_seconds(Observation.observed_at),
-        _flag(Observation.online),
-        literal(1),
-        literal(0),
-    ).where(
-        and_(
-            Observation.kind == "listing",
-            Observation.url_id.is_not(None),
-            Observation.online.is_not(None),
-            epoch_seconds(Observation.observed_at) < period.end.timestamp(),
-        )
+def _evidence(outcome: Any = Check.outcome, reason: Any = Check.inconclusive_reason) -> Any:
+    """0 for a conclusive sighting, 1 for a check the policy refused, 2 for another inconclusive
+    check (hostwatch's own fault: it says nothing about the target). Of the checks' columns, or
+    of the same columns of a grouping of checks."""
+    return case(
+        (and_(reason.is_(None), outcome != BLOCKED_OUTCOME), 0),
+        (refused_by_policy(outcome, reason), 1),
+        else_=2,
     )
+
+
+def _listed(period: Period) -> Any:
+    return and_(
+        Observation.kind == "listing",
+        Observation.url_id.is_not(None),
+        Observation.online.is_not(None),
+        before(Observation.observed_at, period.end),
+    )
+
+
+def summary_query(period: Period) -> Any:
+    """Every sighting up to the period end, collapsed in the database: per URL, case (null: about
+    the URL, as feed listings are), online, listing and evidence (as in :func:`_evidence`), how
+    many sightings there are and the first and the last.
+
+    A case checked every 6 h for months is a few rows here instead of hundreds, so the database
+    does the counting and only a few rows per case travel (the whole point: shipping every check
+    to Python cost most of the frame's time). First and last are taken of the stored instants
+    and only then turned into epoch seconds: both databases order stored instants as time (SQLite
+    stores them as fixed-layout text), so this is the very number the row-wise path computes.
+    """
+    # grouped by the very columns of the index ix_checks_histories, in its order: SQLite reads
+    # the index alone, in order, and never sorts
+    groups = (
+        select(
+            Check.url_id,
+            Check.case_id,
+            Check.online,
+            Check.outcome,
+            Check.inconclusive_reason,
+            func.count().label("n"),
+            func.min(Check.checked_at).label("first_at"),
+            func.max(Check.checked_at).label("last_at"),
+        )
+        .where(before(Check.checked_at, period.end))
+        .group_by(
+            Check.url_id, Check.case_id, Check.online, Check.outcome, Check.inconclusive_reason
+        )
+        .subquery()
+    )
+    per_check = select(
+        groups.c.url_id,
+        groups.c.case_id,
+        _flag(groups.c.online),
+        literal(0),
+        _evidence(groups.c.outcome, groups.c.inconclusive_reason),
+        groups.c.n,
+        epoch_seconds(groups.c.first_at),
+        epoch_seconds(groups.c.last_at),
+    )
+    listings = (
+        select(
+            Observation.url_id,
+            null(),
+            _flag(Observation.online),
+            literal(1),
+            literal(0),
+            func.count(),
+            epoch_seconds(func.min(Observation.observed_at)),
+            epoch_seconds(func.max(Observation.observed_at)),
+        )
+        .where(_listed(period))
+        .group_by(Observation.url_id, Observation.online)
+    )
+    return union_all(per_check, listings)
+
+
+def _summary(reader: FrameReader, period: Period) -> pl.DataFrame:
     return reader.read(
-        union_all(checks, listings),
+        summary_query(period),
         {
             "url_id": pl.Int64,
             "event_case_id": pl.Int64,
-            "t": pl.Float64,
             "online": pl.Boolean,
             "listing": pl.Boolean,
             "evidence": pl.Int8,
+            "count": pl.Int64,
+            "first_t": pl.Float64,
+            "last_t": pl.Float64,
         },
     )
+
+
+#: URL ids per query when reading the sightings of the cases whose history needs them: twice
+#: (checks and listings) below the bound-parameter limits of SQLite (32,766) and PostgreSQL
+#: (65,535).
+_IDS_PER_READ = 10_000
+
+
+def _events(reader: FrameReader, period: Period, url_ids: pl.Series | None) -> pl.DataFrame:
+    """Every online/offline sighting up to the period end (checks and feed listings) of
+    ``url_ids`` (None: of every URL). ``evidence`` as in :func:`_evidence`."""
+    schema = {
+        "url_id": pl.Int64,
+        "event_case_id": pl.Int64,
+        "t": pl.Float64,
+        "online": pl.Boolean,
+        "listing": pl.Boolean,
+        "evidence": pl.Int8,
+    }
+    if url_ids is None:
+        batches: list[Any] = [None]
+    else:
+        ids = url_ids.unique().sort().to_list()
+        batches = [ids[k : k + _IDS_PER_READ] for k in range(0, len(ids), _IDS_PER_READ)]
+    parts = [pl.DataFrame(schema=schema)]
+    for batch in batches:
+        checks = select(
+            Check.url_id,
+            Check.case_id,
+            epoch_seconds(Check.checked_at),
+            _flag(Check.online),
+            literal(0),
+            _evidence(),
+        ).where(before(Check.checked_at, period.end))
+        listings = select(
+            Observation.url_id,
+            null(),
+            epoch_seconds(Observation.observed_at),
+            _flag(Observation.online),
+            literal(1),
+            literal(0),
+        ).where(_listed(period))
+        if batch is not None:
+            checks = checks.where(Check.url_id.in_(batch))
+            listings = listings.where(Observation.url_id.in_(batch))
+        parts.append(reader.read(union_all(checks, listings), schema))
+    return pl.concat(parts)
+
+
+def _simple_histories(
+    units: pl.DataFrame, summary: pl.DataFrame, offline_after: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The units whose conclusive sightings are all online before all offline, with their one
+    episode read off the summary; and the other units, whose sightings must be cut into runs.
+
+    Such a history is at most one online run followed by one offline run (ties sort offline
+    first, as in :func:`episodes`, so an online and an offline sighting at the same instant are
+    not simple), so its episode is the first: seen online from the first to the last online
+    sighting, confirmed offline at the first offline one if the run is long enough or holds a
+    feed listing. Nearly every case's history is simple: checked online until removed.
+    """
+    on, off = pl.col("online"), ~pl.col("online")
+    per_unit = (
+        summary.filter(pl.col("evidence") == 0)
+        .join(units.select("unit", "url_id", "case_id"), on="url_id", how="inner")
+        .filter(pl.col("event_case_id").is_null() | (pl.col("event_case_id") == pl.col("case_id")))
+        .group_by("unit")
+        .agg(
+            pl.col("first_t").filter(on).min().alias("first_online_s"),
+            pl.col("last_t").filter(on).max().alias("last_online_s"),
+            pl.col("first_t").filter(off).min().alias("first_off_s"),
+            pl.col("count").filter(off).sum().alias("offline_count"),
+            pl.col("listing").filter(off).any().alias("offline_listed"),
+        )
+    )
+    rows = units.select("unit", "start_s").join(per_unit, on="unit", how="left")
+    simple = (
+        pl.col("first_online_s").is_null()
+        | pl.col("first_off_s").is_null()
+        | (pl.col("last_online_s") < pl.col("first_off_s"))
+    )
+    confirmed = (pl.col("offline_count") >= offline_after) | pl.col("offline_listed")
+    episodes_of_simple = rows.filter(simple).select(
+        "unit",
+        pl.lit(0, pl.Int32).alias("episode"),
+        pl.col("start_s").alias("episode_start_s"),
+        "first_online_s",
+        "last_online_s",
+        pl.when(confirmed).then(pl.col("first_off_s")).alias("first_offline_s"),
+    )
+    others = units.join(rows.filter(~simple).select("unit"), on="unit", how="semi")
+    return episodes_of_simple, others
 
 
 def episodes(units: pl.DataFrame, events: pl.DataFrame, offline_after: int) -> pl.DataFrame:
@@ -390,6 +566,7 @@ def build_frame(
     offline_after: int = 3,
     exclude_stale: bool = False,
     columnar: bool = True,
+    collapse: bool = True,
 ) -> pl.DataFrame:
     """Read the records through ``conn`` and return the frame for episodes starting in ``period``.
 
@@ -402,18 +579,26 @@ def build_frame(
 
     ``columnar=False`` reads every query row by row through ``conn`` (the portable transport of
     :mod:`.columnar_read`); the figures are the same either way, only slower.
+
+    ``collapse=False`` reads every sighting of every case and cuts each history into runs,
+    instead of only those of the cases whose history is not simple (:func:`_simple_histories`);
+    the figures are the same either way, only slower.
     """
     with FrameReader(conn, columnar=columnar) as reader:
-        return _build(reader, period, offline_after, exclude_stale)
+        return _build(reader, period, offline_after, exclude_stale, collapse)
 
 
 def _build(
-    reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool
+    reader: FrameReader, period: Period, offline_after: int, exclude_stale: bool, collapse: bool
 ) -> pl.DataFrame:
-    units = _units(reader)
     notices = _notices(reader, period)
+    if notices.is_empty():  # nothing noticed before the period end: nothing else to read
+        return conform(
+            pl.DataFrame(schema={k: v for k, v in FRAME_SCHEMA.items() if k != "row_id"})
+        )
     units = (
-        units.join(notices, on="url_id", how="inner")
+        _units(reader)
+        .join(notices, on="url_id", how="inner")
         .join(_first_delivery(reader), on="case_id", how="left")
         .with_row_index("unit")
         .with_columns(
@@ -423,10 +608,19 @@ def _build(
             .otherwise(pl.lit("notice")),
         )
     )
-    events = _events(reader, period)
-    refused = events.filter(pl.col("evidence") == 1)
+    if collapse:
+        summary = _summary(reader, period)
+        refused = summary.filter(pl.col("evidence") == 1)
+        simple, others = _simple_histories(units, summary, offline_after)
+        read_off = [simple]
+        events = _events(reader, period, others["url_id"])
+    else:
+        events = _events(reader, period, None)
+        refused = events.filter(pl.col("evidence") == 1)
+        read_off, others = [], units
     blocked = refused.select(pl.col("url_id").unique(), blocked=pl.lit(True))
-    rows = _bounds(episodes(units, events.filter(pl.col("evidence") == 0), offline_after))
+    cut = episodes(others, events.filter(pl.col("evidence") == 0), offline_after)
+    rows = _bounds(pl.concat([cut, *read_off], how="vertical_relaxed"))
     rows = rows.join(units, on="unit", how="left").join(blocked, on="url_id", how="left")
     rows = rows.join(_latest_attribution(reader), on="url_id", how="left").join(
         _urls(reader), on="url_id", how="left"
@@ -471,7 +665,8 @@ def _build(
     frame = frame.filter((pl.col("start_at") >= start) & (pl.col("start_at") < end))
     if exclude_stale:
         frame = frame.filter(~pl.col("stale"))
-    return conform(frame.sort("start_at", "url_id", "episode"))
+    # case_id last: two cases of one URL can start at the same instant (the first notice)
+    return conform(frame.sort("start_at", "url_id", "episode", "case_id"))
 
 
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
