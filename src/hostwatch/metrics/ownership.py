@@ -26,7 +26,7 @@ from collections import Counter
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Connection
 
 from hostwatch.attribution.parties import CUSTOMER, LEVELS, NETWORK_HOLDER, RESELLER, shown_name
@@ -72,13 +72,32 @@ def read_parties(conn: Connection) -> dict[int, list[dict[str, Any]]]:
         )
         .label("rank"),
     ).subquery()
-    query = select(ranked.c.url_id, ranked.c.parties).where(ranked.c.rank == 1)
+    query = select(ranked.c.url_id, cast(ranked.c.parties, String)).where(ranked.c.rank == 1)
     out: dict[int, list[dict[str, Any]]] = {}
-    for url_id, parties in conn.execute(query):
-        if isinstance(parties, str):
-            parties = json.loads(parties)
-        out[int(url_id)] = list(parties or [])
+    # URLs on one reseller's or holder's space share a chain: one list per distinct chain, so
+    # that the counts below go by chain, not by URL (a year holds a million URLs, few chains)
+    chains: dict[str | None, list[dict[str, Any]]] = {}
+    for url_id, text in conn.execute(query):
+        chain = chains.get(text)
+        if chain is None:
+            chain = chains[text] = list(json.loads(text) or []) if text else []
+        out[int(url_id)] = chain
     return out
+
+
+def _by_chain(
+    parties: dict[int, list[dict[str, Any]]], url_ids: list[int]
+) -> list[tuple[list[dict[str, Any]], int]]:
+    """The distinct chains (lists shared by :func:`read_parties`) of ``url_ids``, each with how
+    many of the URLs have it (a URL without a chain has the empty one)."""
+    none: list[dict[str, Any]] = []
+    counts: Counter[int] = Counter()
+    chains: dict[int, list[dict[str, Any]]] = {}
+    for url_id in url_ids:
+        chain = parties.get(url_id, none)
+        counts[id(chain)] += 1
+        chains[id(chain)] = chain
+    return [(chains[key], n) for key, n in counts.items()]
 
 
 def _at_level(parties: list[dict[str, Any]], level: str) -> dict[str, Any] | None:
@@ -113,15 +132,14 @@ def hosted_in_country(
     countries = {level: Counter[str]() for level in LEVELS}
     kinds = {level: Counter[str]() for level in LEVELS}
     responsible: Counter[str] = Counter()
-    for url_id in urls:
-        chain = parties.get(url_id, [])
+    for chain, n in _by_chain(parties, urls):
         for level in LEVELS:
             party = _at_level(chain, level)
-            nationality[level][_nationality(party, country)] += 1
+            nationality[level][_nationality(party, country)] += n
             if party is not None:
-                countries[level][party.get("country") or UNKNOWN] += 1
-                kinds[level][party.get("kind") or UNKNOWN] += 1
-        responsible[_responsible(chain)] += 1
+                countries[level][party.get("country") or UNKNOWN] += n
+                kinds[level][party.get("kind") or UNKNOWN] += n
+        responsible[_responsible(chain)] += n
     return {
         "country": country,
         "urls": len(urls),
@@ -140,14 +158,23 @@ def hosted_in_country(
 def _holders(frame: pl.DataFrame, parties: dict[int, list[dict[str, Any]]]) -> dict[str, str]:
     """Per reseller group, its network holder(s) by number of episodes, shown names only."""
     names: dict[str, str] = {}  # one shown name per distinct holder name, not per URL
+    shown_for: dict[int, str | None] = {}  # per distinct chain (read_parties shares them)
     urls, holders = [], []
     for url_id in frame["url_id"].unique().to_list():
-        holder = _at_level(parties.get(url_id, []), NETWORK_HOLDER)
-        if holder is not None:
-            key = f"{holder.get('kind')}\x00{holder.get('name')}\x00{holder.get('handle')}"
-            shown = names.get(key)
-            if shown is None:
-                shown = names[key] = shown_name(holder)
+        chain = parties.get(url_id)
+        if chain is None:
+            continue
+        if id(chain) not in shown_for:
+            holder = _at_level(chain, NETWORK_HOLDER)
+            shown_for[id(chain)] = None
+            if holder is not None:
+                key = f"{holder.get('kind')}\x00{holder.get('name')}\x00{holder.get('handle')}"
+                shown = names.get(key)
+                if shown is None:
+                    shown = names[key] = shown_name(holder)
+                shown_for[id(chain)] = shown
+        shown = shown_for[id(chain)]
+        if shown is not None:
             urls.append(url_id)
             holders.append(shown)
     lookup = pl.DataFrame(
