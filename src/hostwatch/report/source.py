@@ -4,7 +4,6 @@ summary's comparison), the snapshots it rests on, its data quality and the provi
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,14 +67,7 @@ def report_from_database(
 
     before = previous_period(period)
     previous: pl.DataFrame | None = None
-    # Reachability reads messages and deliveries row by row on a connection of its own: it runs
-    # in a thread while the frame is read (mostly outside the interpreter, in the database
-    # drivers and Polars), not after it.
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="reachability") as pool,
-        engine_for(database_url).connect() as conn,
-    ):
-        reachability = pool.submit(load_reachability, database_url, period)
+    with engine_for(database_url).connect() as conn:
         frame = build_frame(conn, period, offline_after=offline_after)
         if before is not None:
             previous = build_frame(conn, before, offline_after=offline_after)
@@ -85,7 +77,7 @@ def report_from_database(
         options.ownership = ownership_report(frame, read_parties(conn), options.country)
         with Session(bind=conn) as session:
             options.replies = replies_for(session, period.label)
-        options.reachability = reachability.result()
+    options.reachability = load_reachability(database_url, period)
     options.period_label = period.label
     if not options.sources:
         options.sources = [f"hostwatch database ({engine_for(database_url).dialect.name})"]
