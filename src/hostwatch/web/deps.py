@@ -163,9 +163,9 @@ async def principal_for(request: Request, token: str) -> Principal:
     version = await svc.reads.version.read()
     key, now = token_hash(token), svc.clock.now()
     principal = svc.reads.principals.get(key, version, now)
-    if principal is None:  # else kept while the data is unchanged (read_cache.Principals)
+    if principal is None:  # else kept while the data is unchanged (ReadCache.principals)
         principal, expires_at = await run_in_threadpool(_authenticate, svc, token, now)
-        svc.reads.principals.put(key, version, expires_at, principal)
+        svc.reads.principals.put(key, version, principal, expires_at)
     request.state.data_version = version
     svc.touch(principal.token_id)
     request.state.principal = principal

@@ -22,7 +22,7 @@ The data version is cheap and never claims "unchanged" after a commit it cannot 
 The version is read before the answer's own queries, so an answer may be newer than its
 version (then the next version misses and recomputes) but never older.
 
-The token check is kept the same way (:class:`Principals`): a token revoked or changed is a
+The token check is kept the same way (``ReadCache.principals``): a token revoked or changed is a
 commit, so a new version; only its expiry is a matter of the clock. A request answered from
 memory therefore costs one version probe and no other database work.
 """
@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from fastapi import Request, Response
@@ -51,13 +51,45 @@ from hostwatch.web.auth import Principal
 
 MAX_ENTRIES = 512
 MAX_BODY_BYTES = 1 << 20  # larger answers are not kept
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(Generic[V]):
     version: str
     valid_until: datetime | None
-    response: Response
+    value: V
+
+
+class Kept(Generic[K, V]):
+    """Values by key, each good while the data version is the one it was made at and the clock
+    has not passed its ``valid_until`` (None: no end); the least recently used go first."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._entries: OrderedDict[K, Entry[V]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get(self, key: K, version: str, now: datetime) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.version != version or (
+                entry.valid_until is not None and now >= entry.valid_until
+            ):
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry.value
+
+    def put(self, key: K, version: str, value: V, valid_until: datetime | None) -> None:
+        with self._lock:
+            self._entries[key] = Entry(version, valid_until, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
 
 
 class DataVersion:
@@ -140,34 +172,6 @@ class DataVersion:
         raise AssertionError("unreachable")
 
 
-class Principals:
-    """Token checks by the token's hash, each with the data version it was made at (LRU)."""
-
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._entries: OrderedDict[str, tuple[str, datetime | None, Principal]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max = max_entries
-
-    def get(self, key: str, version: str, now: datetime) -> Principal | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            kept_at, expires_at, principal = entry
-            if kept_at != version or (expires_at is not None and expires_at <= now):
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return principal
-
-    def put(self, key: str, version: str, expires_at: datetime | None, who: Principal) -> None:
-        with self._lock:
-            self._entries[key] = (version, expires_at, who)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-
-
 class ReadCache:
     """Answers by (viewer, URL), each with the data version it was computed at (LRU)."""
 
@@ -176,11 +180,10 @@ class ReadCache:
     ) -> None:
         self.version = DataVersion(engine)
         self._sessions = sessions
-        self.principals = Principals(max_entries)
-        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self.principals: Kept[str, Principal] = Kept(max_entries)
+        """Token checks by the token's hash, made at a data version, good until the expiry."""
+        self._answers: Kept[tuple[Any, ...], Response] = Kept(max_entries)
         self._flights: dict[tuple[Any, ...], asyncio.Future[tuple[Response, datetime | None]]] = {}
-        self._lock = threading.Lock()
-        self._max = max_entries
 
     async def answer(
         self,
@@ -236,17 +239,7 @@ class ReadCache:
         return (viewer.role, viewer.provider_id, str(request.url))
 
     def get(self, key: tuple[Any, ...], version: str, now: datetime) -> Response | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry.version != version or (
-                entry.valid_until is not None and now >= entry.valid_until
-            ):
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry.response
+        return self._answers.get(key, version, now)
 
     def put(
         self,
@@ -255,10 +248,6 @@ class ReadCache:
         response: Response,
         valid_until: datetime | None = None,
     ) -> None:
-        if response.status_code != 200 or len(response.body) > MAX_BODY_BYTES:
-            return
-        with self._lock:
-            self._entries[key] = Entry(version, valid_until, response)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        """Keep a full answer (200, not larger than ``MAX_BODY_BYTES``)."""
+        if response.status_code == 200 and len(response.body) <= MAX_BODY_BYTES:
+            self._answers.put(key, version, response, valid_until)
