@@ -251,6 +251,16 @@ async def test_a_reply_to_another_question_is_not_taken_as_the_answer() -> None:
     assert "does not answer the question" in (answer.error or "")
 
 
+def _documentation_answer(wire: bytes) -> bytes:
+    """The reply to a query: 192.0.2.10 for an A question, an empty answer for any other."""
+    query = dns.message.from_wire(wire)
+    reply = dns.message.make_response(query)
+    if query.question[0].rdtype == 1:
+        name = query.question[0].name
+        reply.answer.append(dns.rrset.from_text(name, 30, "IN", "A", "192.0.2.10"))
+    return reply.to_wire()
+
+
 async def test_a_burst_of_replies_while_the_loop_is_busy_is_not_lost() -> None:
     """A census starts with hundreds of lookups at once; their replies pile up in the socket
     while the event loop is busy with the checks. None may be dropped: a lost reply costs a
@@ -271,12 +281,7 @@ async def test_a_burst_of_replies_while_the_loop_is_busy_is_not_lost() -> None:
                 except OSError:
                     return
                 queries.append(wire)
-                query = dns.message.from_wire(wire)
-                reply = dns.message.make_response(query)
-                if query.question[0].rdtype == 1:
-                    name = query.question[0].name
-                    reply.answer.append(dns.rrset.from_text(name, 30, "IN", "A", "192.0.2.10"))
-                held.append((reply.to_wire(), peer))
+                held.append((_documentation_answer(wire), peer))
                 if len(queries) == 2 * lookups:  # every first try is in: answer all at once
                     go.wait(10)
                     for data, to in held:
@@ -317,12 +322,7 @@ async def test_replies_are_read_at_once_while_the_loop_is_busy() -> None:
                 except OSError:
                     return
                 queries.append(wire)
-                query = dns.message.from_wire(wire)
-                reply = dns.message.make_response(query)
-                if query.question[0].rdtype == 1:
-                    name = query.question[0].name
-                    reply.answer.append(dns.rrset.from_text(name, 30, "IN", "A", "192.0.2.10"))
-                server.sendto(reply.to_wire(), peer)
+                server.sendto(_documentation_answer(wire), peer)
 
         threading.Thread(target=serve, daemon=True).start()
         client = DnsClient(f"127.0.0.1:{port}", timeout=3.0, clock=SYSTEM)
